@@ -1,0 +1,268 @@
+//! [`MultiDilationConv2d`]: the layer.
+
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
+use burn::tensor::Tensor;
+
+use crate::config::validate_dilations;
+use crate::functional::{conv2d_same, multi_dilation_conv2d};
+use crate::padding::same_output_size;
+use crate::{ConfigError, Merge};
+
+/// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
+/// 'same' padding, then merges the branches.
+///
+/// The parameters are those of a single `Conv2d`: `weight` shaped `[out, in / groups, kh, kw]`
+/// and an optional `bias` shaped `[out]`, public like burn's `Conv2d` so weights are read and
+/// set the same way. Build it with [`MultiDilationConv2dConfig`](crate::MultiDilationConv2dConfig).
+///
+/// # Shapes
+/// - input: `[batch, in, height, width]`
+/// - output: `[batch, output_channels(), ceil(height / sh), ceil(width / sw)]`, where
+///   `output_channels()` is `out * dilations.len()` for [`Merge::Concat`] and `out` otherwise.
+///
+/// # Fewer branches at inference
+/// The kernel does not depend on the dilation, so the same weights serve any set of dilations.
+/// TridentNet's fast inference, where one branch serves at test time, is
+/// [`forward_dilation`](Self::forward_dilation) for a single branch, or
+/// [`with_dilations`](Self::with_dilations) for a module (same parameters, other branches) that
+/// drops into the model unchanged. With [`Merge::Mean`] or [`Merge::Max`] the channel count
+/// and scale do not depend on the number of branches; with [`Merge::Concat`] the channels
+/// become `out * dilations.len()`.
+///
+/// # Example
+/// ```
+/// use burn::module::Module;
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::MultiDilationConv2dConfig;
+///
+/// let device = Device::default();
+/// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+/// let y = layer.forward(Tensor::<4>::zeros([8, 1, 10, 10], &device));
+/// assert_eq!(y.dims(), [8, 12, 10, 10]); // 4 channels x dilations 1, 2, 3
+/// assert_eq!(layer.num_params(), 40); // 36 + 4: one kernel, one bias
+/// ```
+#[derive(Module, Debug)]
+#[module(custom_display)]
+pub struct MultiDilationConv2d {
+    /// The one kernel, `[out, in / groups, kh, kw]`.
+    pub weight: Param<Tensor<4>>,
+    /// The one bias, `[out]`, if any.
+    pub bias: Option<Param<Tensor<1>>>,
+    stride: [usize; 2],
+    groups: usize,
+    #[module(skip)]
+    dilations: Vec<usize>,
+    #[module(skip)]
+    merge: Merge,
+}
+
+impl MultiDilationConv2d {
+    pub(crate) fn from_parts(
+        weight: Param<Tensor<4>>,
+        bias: Option<Param<Tensor<1>>>,
+        stride: [usize; 2],
+        dilations: Vec<usize>,
+        groups: usize,
+        merge: Merge,
+    ) -> Self {
+        Self {
+            weight,
+            bias,
+            stride,
+            groups,
+            dilations,
+            merge,
+        }
+    }
+
+    /// Convolves `x` at every dilation and merges the branches.
+    ///
+    /// # Panics
+    /// Panics if `x` does not have [`in_channels`](Self::in_channels) channels; the message
+    /// gives the expected and actual shapes. A tensor of another rank is rejected at compile
+    /// time:
+    /// ```compile_fail
+    /// # use burn::tensor::{Device, Tensor};
+    /// # use multi_dilation::MultiDilationConv2dConfig;
+    /// # let device = Device::default();
+    /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+    /// layer.forward(Tensor::<3>::zeros([1, 10, 10], &device)); // rank 3: does not compile
+    /// ```
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.merge.apply(self.forward_branches(x))
+    }
+
+    /// Each branch unmerged, in the order of [`dilations`](Self::dilations); each is
+    /// `[batch, out, ceil(height / sh), ceil(width / sw)]`.
+    ///
+    /// # Panics
+    /// As [`forward`](Self::forward).
+    pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        self.check_input(&x.dims());
+        multi_dilation_conv2d(
+            x,
+            self.weight.val(),
+            self.bias.as_ref().map(|bias| bias.val()),
+            self.stride,
+            &self.dilations,
+            self.groups,
+        )
+    }
+
+    /// One branch at `dilation`, which need not be one of the configured dilations (the shared
+    /// kernel serves any). This is TridentNet's single-branch inference.
+    ///
+    /// # Panics
+    /// Panics if `dilation` is zero, or on a wrong input shape as [`forward`](Self::forward).
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::MultiDilationConv2dConfig;
+    ///
+    /// let device = Device::default();
+    /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+    /// let x = Tensor::<4>::ones([1, 1, 10, 10], &device);
+    /// let middle = layer.forward_dilation(x.clone(), 2);
+    /// let all = layer.forward_branches(x);
+    /// assert_eq!(middle.into_data(), all[1].clone().into_data());
+    /// ```
+    pub fn forward_dilation(&self, x: Tensor<4>, dilation: usize) -> Tensor<4> {
+        assert!(
+            dilation > 0,
+            "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
+        );
+        self.check_input(&x.dims());
+        conv2d_same(
+            x,
+            self.weight.val(),
+            self.bias.as_ref().map(|bias| bias.val()),
+            self.stride,
+            dilation,
+            self.groups,
+        )
+    }
+
+    /// The same module (the same parameters, shared, not copied) with other dilations: fewer
+    /// branches for fast inference, or dilations never trained on to probe scale.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::{Merge, MultiDilationConv2dConfig};
+    ///
+    /// let device = Device::default();
+    /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3])
+    ///     .with_merge(Merge::Mean)
+    ///     .init(&device);
+    /// let fast = layer.clone().with_dilations(vec![2]).unwrap();
+    /// let x = Tensor::<4>::ones([1, 1, 10, 10], &device);
+    /// assert_eq!(fast.forward(x.clone()).dims(), layer.forward(x).dims());
+    /// assert!(layer.with_dilations(vec![]).is_err());
+    /// ```
+    pub fn with_dilations(mut self, dilations: Vec<usize>) -> Result<Self, ConfigError> {
+        validate_dilations(&dilations)?;
+        self.dilations = dilations;
+        Ok(self)
+    }
+
+    /// The dilation rates, one branch each, in merge order.
+    pub fn dilations(&self) -> &[usize] {
+        &self.dilations
+    }
+
+    /// How the branches are merged.
+    pub fn merge(&self) -> Merge {
+        self.merge
+    }
+
+    /// The stride `[sh, sw]`.
+    pub fn stride(&self) -> [usize; 2] {
+        self.stride
+    }
+
+    /// The number of channel groups.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// The kernel size `[kh, kw]`.
+    pub fn kernel_size(&self) -> [usize; 2] {
+        let [_, _, kh, kw] = self.weight.dims();
+        [kh, kw]
+    }
+
+    /// Channels the input must have.
+    pub fn in_channels(&self) -> usize {
+        self.weight.dims()[1] * self.groups
+    }
+
+    /// Channels of each branch (the kernel's output channels).
+    pub fn out_channels(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// Channels of the merged output: `out * dilations.len()` for [`Merge::Concat`], `out`
+    /// otherwise.
+    pub fn output_channels(&self) -> usize {
+        self.merge
+            .output_channels(self.out_channels(), self.dilations.len())
+    }
+
+    /// The shape [`forward`](Self::forward) gives for an input of shape `input`.
+    ///
+    /// # Panics
+    /// Panics if `input` does not have [`in_channels`](Self::in_channels) channels.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::Device;
+    /// use multi_dilation::MultiDilationConv2dConfig;
+    ///
+    /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3])
+    ///     .with_stride([2, 2])
+    ///     .init(&Device::default());
+    /// assert_eq!(layer.output_shape([8, 1, 28, 27]), [8, 12, 14, 14]);
+    /// ```
+    pub fn output_shape(&self, input: [usize; 4]) -> [usize; 4] {
+        self.check_input(&input);
+        let [batch, _, height, width] = input;
+        [
+            batch,
+            self.output_channels(),
+            same_output_size(height, self.stride[0]),
+            same_output_size(width, self.stride[1]),
+        ]
+    }
+
+    fn check_input(&self, dims: &[usize; 4]) {
+        let channels = self.in_channels();
+        assert_eq!(
+            dims[1], channels,
+            "MultiDilationConv2d: expected an input of shape [batch, {channels}, height, width], \
+             got {dims:?}"
+        );
+    }
+}
+
+impl ModuleDisplay for MultiDilationConv2d {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        content
+            .add("ch_in", &self.in_channels())
+            .add("ch_out", &self.out_channels())
+            .add("kernel_size", &format!("{:?}", self.kernel_size()))
+            .add("stride", &format!("{:?}", self.stride))
+            .add("dilations", &format!("{:?}", self.dilations))
+            .add("groups", &self.groups)
+            .add("merge", &format!("{:?}", self.merge))
+            .add("output_channels", &self.output_channels())
+            .add("bias", &self.bias.is_some())
+            .optional()
+    }
+}
