@@ -1,11 +1,19 @@
-//! Shared helpers of the runnable examples of `multi-dilation`.
+//! Shared code of the runnable examples of `multi-dilation`: device selection, the MNIST data
+//! sources, training with burn's `SupervisedTraining`, evaluation, image input for prediction.
 //!
-//! The backend is a cargo feature of this package: `flex` (default), `ndarray` or `wgpu`.
+//! The backend is a cargo feature of this package: `flex` (default), `ndarray`, `wgpu`, and the
+//! pass-throughs `vulkan`, `metal`, `cuda`.
+
+pub mod data;
+pub mod evaluate;
+pub mod images;
+pub mod renderer;
+pub mod training;
 
 use burn::tensor::Device;
 
-/// The device of the backend chosen by cargo feature, the most capable one when several are on:
-/// `wgpu`, then `flex`, then `ndarray`.
+/// The device of the backend chosen by cargo feature; when several are on, the most specific
+/// GPU API first (`cuda`, `metal`, `vulkan`, `wgpu`), then `flex`, then `ndarray`.
 ///
 /// # Example
 /// ```
@@ -14,6 +22,12 @@ use burn::tensor::Device;
 /// ```
 #[allow(unreachable_code)]
 pub fn select_device() -> Device {
+    #[cfg(feature = "cuda")]
+    return Device::cuda(burn::tensor::DeviceIndex::Default);
+    #[cfg(feature = "metal")]
+    return Device::metal(burn::tensor::DeviceKind::DefaultDevice);
+    #[cfg(feature = "vulkan")]
+    return Device::vulkan(burn::tensor::DeviceKind::DefaultDevice);
     #[cfg(feature = "wgpu")]
     return Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
     #[cfg(feature = "flex")]
@@ -21,6 +35,13 @@ pub fn select_device() -> Device {
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)]
     return Device::ndarray();
-    #[cfg(not(any(feature = "wgpu", feature = "flex", feature = "ndarray")))]
+    #[cfg(not(any(
+        feature = "cuda",
+        feature = "metal",
+        feature = "vulkan",
+        feature = "wgpu",
+        feature = "flex",
+        feature = "ndarray"
+    )))]
     compile_error!("enable one backend feature of multi-dilation-examples: flex, ndarray or wgpu")
 }

@@ -1,0 +1,82 @@
+//! Training [`MultiDilationNet`] with burn's `SupervisedTraining` / `Learner`.
+//!
+//! [`ClassificationBatch`] is always available; the `TrainStep` and `InferenceStep`
+//! implementations need the crate feature `train` (which enables burn's `train`).
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Int, Tensor};
+
+use crate::MultiDilationNet;
+
+/// A batch of images and their classes.
+#[derive(Debug, Clone)]
+pub struct ClassificationBatch {
+    /// Images `[batch, channels, height, width]`.
+    pub images: Tensor<4>,
+    /// Class indices `[batch]`.
+    pub targets: Tensor<1, Int>,
+}
+
+impl MultiDilationNet {
+    /// Logits and the mean cross-entropy loss of a batch.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Int, Tensor};
+    /// use multi_dilation::{ClassificationBatch, MultiDilationNetConfig};
+    ///
+    /// let device = Device::default();
+    /// let net = MultiDilationNetConfig::new().init(&device);
+    /// let batch = ClassificationBatch {
+    ///     images: Tensor::zeros([2, 1, 28, 28], &device),
+    ///     targets: Tensor::<1, Int>::from_ints([3, 7], &device),
+    /// };
+    /// let (logits, loss) = net.forward_loss(batch);
+    /// assert_eq!(logits.dims(), [2, 10]);
+    /// assert_eq!(loss.dims(), [1]);
+    /// ```
+    pub fn forward_loss(&self, batch: ClassificationBatch) -> (Tensor<2>, Tensor<1>) {
+        let logits = self.forward(batch.images);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.targets);
+        (logits, loss)
+    }
+}
+
+#[cfg(feature = "train")]
+mod steps {
+    use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+
+    use super::ClassificationBatch;
+    use crate::MultiDilationNet;
+
+    fn classify(net: &MultiDilationNet, batch: ClassificationBatch) -> ClassificationOutput {
+        let targets = batch.targets.clone();
+        let (output, loss) = net.forward_loss(batch);
+        ClassificationOutput {
+            loss,
+            output,
+            targets,
+        }
+    }
+
+    impl TrainStep for MultiDilationNet {
+        type Input = ClassificationBatch;
+        type Output = ClassificationOutput;
+
+        fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
+            let output = classify(self, batch);
+            TrainOutput::new(self, output.loss.backward(), output)
+        }
+    }
+
+    impl InferenceStep for MultiDilationNet {
+        type Input = ClassificationBatch;
+        type Output = ClassificationOutput;
+
+        fn step(&self, batch: ClassificationBatch) -> ClassificationOutput {
+            classify(self, batch)
+        }
+    }
+}

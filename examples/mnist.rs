@@ -1,0 +1,290 @@
+//! Train, evaluate and use a `MultiDilationNet` on MNIST.
+//!
+//! ```sh
+//! cargo run --release --example mnist                     # train (the default), then test
+//! cargo run --release --example mnist -- eval             # evaluate the saved model
+//! cargo run --release --example mnist -- predict digit.png
+//! cargo run --release --example mnist --features wgpu     # on a GPU
+//! cargo run --release --example mnist -- --help           # every option
+//! ```
+//!
+//! MNIST is read from `--data-dir`, else `MNIST_DIR`, else the user cache folder, and
+//! downloaded (verified) when missing. Without it, the built-in procedural digits are used
+//! unless `--data mnist` insists.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn::tensor::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use multi_dilation::{Merge, MultiDilationConv2dConfig, MultiDilationNetConfig, Pooling};
+use multi_dilation_examples::data::{self, DataChoice, DataOptions};
+use multi_dilation_examples::evaluate::evaluate;
+use multi_dilation_examples::training::{self, TrainingConfig};
+use multi_dilation_examples::{images, select_device};
+
+#[derive(Parser)]
+#[command(about = "Train, evaluate and use a MultiDilationNet on MNIST", version)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model, save it with its config, and report the test accuracy (the default).
+    Train(TrainArgs),
+    /// Evaluate a saved model: accuracy, loss, per-class accuracy, confusion matrix.
+    Eval(EvalArgs),
+    /// Classify image files (PNG, JPEG or PGM; any size, gray or color): top-3 classes.
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Which digits: MNIST if available else built-in (auto), MNIST only, or built-in only.
+    #[arg(long, value_enum, default_value = "auto")]
+    data: DataChoice,
+    /// Folder of the MNIST files (default: $MNIST_DIR, else the user cache folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    test_limit: Option<usize>,
+}
+
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// Epochs over the training set.
+    #[arg(long, default_value_t = training::DEFAULT_EPOCHS)]
+    epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = training::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// Adam's initial learning rate (annealed to zero along a cosine).
+    #[arg(long, default_value_t = training::DEFAULT_LEARNING_RATE)]
+    learning_rate: f64,
+    /// Seed of initialization, shuffling and the built-in digits.
+    #[arg(long, default_value_t = training::DEFAULT_SEED)]
+    seed: u64,
+    /// Dilation rates of the shared kernel, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    dilations: Vec<usize>,
+    /// Output channels per dilation.
+    #[arg(long, default_value_t = 32)]
+    channels: usize,
+    /// Kernel size (square).
+    #[arg(long, default_value_t = 3)]
+    kernel: usize,
+    /// How the branches merge.
+    #[arg(long, value_enum, default_value = "concat")]
+    merge: MergeArg,
+    /// Stride of the convolution (both axes).
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+    /// Pooling before the linear head.
+    #[arg(long, value_enum, default_value = "max2x2")]
+    pooling: PoolingArg,
+    /// Validation images held out from the end of the training set.
+    #[arg(long, default_value_t = 5_000)]
+    validation: usize,
+    /// Use only the first N training images.
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Folder for checkpoints, the model and its config.
+    #[arg(long, default_value = "artifacts/mnist")]
+    output: PathBuf,
+    /// Continue from the newest checkpoint in the output folder.
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Folder holding model.bpk and config.json.
+    #[arg(long, default_value = "artifacts/mnist")]
+    model_dir: PathBuf,
+    /// Images per batch.
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Folder holding model.bpk and config.json.
+    #[arg(long, default_value = "artifacts/mnist")]
+    model_dir: PathBuf,
+    /// Image files to classify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PoolingArg {
+    None,
+    Max2x2,
+    GlobalAverage,
+}
+
+impl From<PoolingArg> for Pooling {
+    fn from(pooling: PoolingArg) -> Self {
+        match pooling {
+            PoolingArg::None => Pooling::None,
+            PoolingArg::Max2x2 => Pooling::Max2x2,
+            PoolingArg::GlobalAverage => Pooling::GlobalAverage,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MergeArg {
+    Concat,
+    Sum,
+    Mean,
+    Max,
+}
+
+impl From<MergeArg> for Merge {
+    fn from(merge: MergeArg) -> Self {
+        match merge {
+            MergeArg::Concat => Merge::Concat,
+            MergeArg::Sum => Merge::Sum,
+            MergeArg::Mean => Merge::Mean,
+            MergeArg::Max => Merge::Max,
+        }
+    }
+}
+
+fn data_options(
+    data: &DataArgs,
+    validation: usize,
+    train_limit: Option<usize>,
+    seed: u64,
+) -> DataOptions {
+    DataOptions {
+        choice: data.data,
+        data_dir: data.data_dir.clone(),
+        validation,
+        train_limit,
+        test_limit: data.test_limit,
+        seed,
+    }
+}
+
+fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
+    let conv = MultiDilationConv2dConfig::new([1, args.channels], [args.kernel, args.kernel])
+        .with_dilations(args.dilations.clone())
+        .with_merge(args.merge.into())
+        .with_stride([args.stride, args.stride]);
+    let model = MultiDilationNetConfig::new()
+        .with_conv(conv)
+        .with_pooling(args.pooling.into());
+    let config = TrainingConfig::new()
+        .with_model(model)
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_learning_rate(args.learning_rate)
+        .with_seed(args.seed)
+        .with_data(args.data.data);
+    config.model.validate().map_err(|e| e.to_string())?;
+    let options = data_options(&args.data, args.validation, args.train_limit, args.seed);
+    let splits = data::load(&options).map_err(|e| e.to_string())?;
+    println!(
+        "data: {} ({} train, {} validation, {} test)",
+        splits.source,
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len()
+    );
+    let trained = training::train(&config, &splits, &args.output, device, args.resume)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "trained in {:.1} s ({:.0} images/s); model and config in {}",
+        trained.seconds,
+        trained.images_per_second,
+        args.output.display()
+    );
+    let report = evaluate(&trained.model, &splits.test, 500, device);
+    println!("test loss: {:.4}", report.loss);
+    println!("{}", report.accuracy_line());
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs, device: &Device) -> Result<(), String> {
+    let (model, config) = training::load(&args.model_dir, device)?;
+    let data_args = DataArgs {
+        data: if args.data.data == DataChoice::Auto {
+            config.data
+        } else {
+            args.data.data
+        },
+        ..args.data
+    };
+    let options = data_options(&data_args, 0, None, config.seed);
+    let splits = data::load(&options).map_err(|e| e.to_string())?;
+    println!(
+        "data: {} ({} test images)",
+        splits.source,
+        splits.test.len()
+    );
+    let report = evaluate(&model, &splits.test, args.batch_size, device);
+    print!("{}", report.table());
+    println!("{}", report.accuracy_line());
+    Ok(())
+}
+
+fn run_predict(args: PredictArgs, device: &Device) -> Result<(), String> {
+    let (model, _) = training::load(&args.model_dir, device)?;
+    let mut failed = false;
+    for path in &args.files {
+        let prepared = match images::prepare(path) {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                eprintln!("error: {err}");
+                failed = true;
+                continue;
+            }
+        };
+        for note in &prepared.notes {
+            println!("note: {}: {note}", path.display());
+        }
+        let ranked = images::top3(&model, &prepared, device);
+        let top: Vec<String> = ranked
+            .iter()
+            .take(3)
+            .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
+            .collect();
+        println!("{}: {}", path.display(), top.join(", "));
+    }
+    if failed {
+        Err("some files could not be read".to_string())
+    } else {
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let device = select_device();
+    println!("device: {device:?}");
+    let result = match cli.command {
+        None => run_train(cli.train, &device),
+        Some(Command::Train(args)) => run_train(args, &device),
+        Some(Command::Eval(args)) => run_eval(args, &device),
+        Some(Command::Predict(args)) => run_predict(args, &device),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Where the examples' digits come from: the real MNIST, or the built-in procedural digits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::data::dataset::Dataset;
+use multi_dilation_mnist::{MnistDataset, MnistError, MnistItem, SyntheticDigits, download, files};
+
+/// A shared dataset of digits.
+pub type Digits = Arc<dyn Dataset<MnistItem>>;
+
+/// Which data to use.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+pub enum DataChoice {
+    /// MNIST if it is found or can be downloaded, else the built-in digits.
+    Auto,
+    /// MNIST, or an error saying how to provide it.
+    Mnist,
+    /// The built-in procedural digits (no download).
+    Synthetic,
+}
+
+/// Options that pick and trim the data.
+#[derive(Debug, Clone)]
+pub struct DataOptions {
+    /// Which data.
+    pub choice: DataChoice,
+    /// `--data-dir`; else `MNIST_DIR`; else the user cache folder.
+    pub data_dir: Option<PathBuf>,
+    /// Size of the validation split taken from the end of the training set.
+    pub validation: usize,
+    /// Use only the first N training items.
+    pub train_limit: Option<usize>,
+    /// Use only the first N test items.
+    pub test_limit: Option<usize>,
+    /// Seed of the built-in digits.
+    pub seed: u64,
+}
+
+/// Train, validation and test sets, and a description of their origin.
+pub struct Splits {
+    /// Training items.
+    pub train: Digits,
+    /// Validation items (disjoint from `train`).
+    pub valid: Digits,
+    /// Test items.
+    pub test: Digits,
+    /// `"MNIST (<folder>)"` or `"built-in procedural digits"`.
+    pub source: String,
+}
+
+fn limit(dataset: MnistDataset, count: Option<usize>) -> MnistDataset {
+    match count {
+        Some(n) => dataset.take(n),
+        None => dataset,
+    }
+}
+
+/// Loads MNIST from `dir`, downloading what is missing.
+pub fn load_mnist(dir: &Path, options: &DataOptions) -> Result<Splits, MnistError> {
+    download::ensure(dir, &download::MIRRORS)?;
+    let (train, valid) = MnistDataset::train(dir)?.split_validation(options.validation);
+    let test = MnistDataset::test(dir)?;
+    Ok(Splits {
+        train: Arc::new(limit(train, options.train_limit)),
+        valid: Arc::new(valid),
+        test: Arc::new(limit(test, options.test_limit)),
+        source: format!("MNIST ({})", dir.display()),
+    })
+}
+
+/// The built-in procedural digits: 20,000 (or `train_limit`) for training, the validation
+/// size from another stream, 2,000 (or `test_limit`) for testing.
+pub fn load_synthetic(options: &DataOptions) -> Splits {
+    let seed = options.seed;
+    let train = options.train_limit.unwrap_or(20_000);
+    let test = options.test_limit.unwrap_or(2_000);
+    Splits {
+        train: Arc::new(SyntheticDigits::new(train, seed)),
+        valid: Arc::new(SyntheticDigits::new(
+            options.validation.min(5_000),
+            seed ^ 0xA11D,
+        )),
+        test: Arc::new(SyntheticDigits::new(test, seed ^ 0x7E57)),
+        source: "built-in procedural digits".to_string(),
+    }
+}
+
+/// Resolves `options` to datasets. With [`DataChoice::Auto`], a missing MNIST falls back to
+/// the built-in digits with a one-line note on stderr.
+pub fn load(options: &DataOptions) -> Result<Splits, MnistError> {
+    let dir = files::resolve_data_dir(options.data_dir.as_deref());
+    match options.choice {
+        DataChoice::Synthetic => Ok(load_synthetic(options)),
+        DataChoice::Mnist => load_mnist(&dir, options),
+        DataChoice::Auto => match load_mnist(&dir, options) {
+            Ok(splits) => Ok(splits),
+            Err(err) => {
+                eprintln!(
+                    "note: MNIST unavailable ({}); using the built-in procedural digits \
+                     (--data mnist insists on MNIST)",
+                    first_line(&err.to_string())
+                );
+                Ok(load_synthetic(options))
+            }
+        },
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or(text);
+    line.split(" and could not be downloaded")
+        .next()
+        .unwrap_or(line)
+}
