@@ -99,19 +99,11 @@ pub fn load(options: &DataOptions) -> Result<Splits, MnistError> {
             Ok(splits) => Ok(splits),
             Err(err) => {
                 eprintln!(
-                    "note: MNIST unavailable ({}); using the built-in procedural digits \
-                     (--data mnist insists on MNIST)",
-                    first_line(&err.to_string())
+                    "note: using the built-in procedural digits (--data mnist insists on \
+                     MNIST): {err}"
                 );
                 Ok(load_synthetic(options))
             }
         },
     }
-}
-
-fn first_line(text: &str) -> &str {
-    let line = text.lines().next().unwrap_or(text);
-    line.split(" and could not be downloaded")
-        .next()
-        .unwrap_or(line)
 }

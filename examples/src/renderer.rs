@@ -49,11 +49,10 @@ impl EpochLines {
         };
         match self.sums.iter_mut().find(|(n, _, _)| *n == name) {
             Some(slot) if is_final => *slot = (name, value, 1.0),
-            Some(slot) if slot.2 > 0.0 => {
+            Some(slot) => {
                 slot.1 += value * weight;
                 slot.2 += weight;
             }
-            Some(_) => {}
             None => self.sums.push((name, value * weight, weight)),
         }
     }

@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use multi_dilation::{MultiDilationNet, MultiDilationNetConfig};
-use multi_dilation_mnist::MnistBatcher;
+use multi_dilation_mnist::{MnistBatcher, download};
 
 use crate::data::{DataChoice, Splits};
 use crate::renderer::EpochLines;
@@ -93,17 +93,6 @@ pub fn last_checkpoint(dir: &Path) -> Option<usize> {
         .max()
 }
 
-/// Writes `text` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// Trains `config.model` on `splits` on `device`, writing checkpoints, the model and the
 /// config into `out`. With `resume`, training continues from the newest complete checkpoint in
 /// `out` (if any).
@@ -159,7 +148,7 @@ pub fn train(
 
     let model = result.model.valid();
     model.clone().save_file(out.join(artifacts::MODEL))?;
-    write_atomic(&out.join(artifacts::CONFIG), &config.to_string())?;
+    download::write_atomic(&out.join(artifacts::CONFIG), config.to_string().as_bytes())?;
     Ok(Trained {
         model,
         started_at_epoch,
