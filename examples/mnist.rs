@@ -88,6 +88,9 @@ struct TrainArgs {
     /// Pooling before the linear head.
     #[arg(long, value_enum, default_value = "max2x2")]
     pooling: PoolingArg,
+    /// Augmentation: shift training digits by up to this many pixels per axis (0: none).
+    #[arg(long, default_value_t = 0)]
+    max_shift: usize,
     /// Validation images held out from the end of the training set.
     #[arg(long, default_value_t = 5_000)]
     validation: usize,
@@ -130,6 +133,7 @@ struct PredictArgs {
 enum PoolingArg {
     None,
     Max2x2,
+    Max4x4,
     GlobalAverage,
 }
 
@@ -138,6 +142,7 @@ impl From<PoolingArg> for Pooling {
         match pooling {
             PoolingArg::None => Pooling::None,
             PoolingArg::Max2x2 => Pooling::Max2x2,
+            PoolingArg::Max4x4 => Pooling::Max4x4,
             PoolingArg::GlobalAverage => Pooling::GlobalAverage,
         }
     }
@@ -192,6 +197,7 @@ fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
         .with_batch_size(args.batch_size)
         .with_learning_rate(args.learning_rate)
         .with_seed(args.seed)
+        .with_max_shift(args.max_shift)
         .with_data(args.data.data);
     config.model.validate().map_err(|e| e.to_string())?;
     let options = data_options(&args.data, args.validation, args.train_limit, args.seed);

@@ -8,6 +8,7 @@ pub mod data;
 pub mod evaluate;
 pub mod images;
 pub mod renderer;
+pub mod study;
 pub mod training;
 
 use burn::tensor::Device;

@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use multi_dilation::{MultiDilationNet, MultiDilationNetConfig};
-use multi_dilation_mnist::{MnistBatcher, download};
+use multi_dilation_mnist::{MnistBatcher, ShiftingBatcher, download};
 
 use crate::data::{DataChoice, Splits};
 use crate::renderer::EpochLines;
@@ -47,6 +47,9 @@ pub struct TrainingConfig {
     /// Seed of the initialization and the shuffling.
     #[config(default = "DEFAULT_SEED")]
     pub seed: u64,
+    /// Training digits are shifted by up to this many pixels per axis (0: no augmentation).
+    #[config(default = 0)]
+    pub max_shift: usize,
     /// The data the model was trained on.
     #[config(default = "DataChoice::Auto")]
     pub data: DataChoice,
@@ -109,7 +112,7 @@ pub fn train(
     let autodiff = device.clone().autodiff();
     let model = config.model.try_init(&autodiff)?;
 
-    let train_loader = DataLoaderBuilder::new(MnistBatcher)
+    let train_loader = DataLoaderBuilder::new(ShiftingBatcher::new(config.max_shift, config.seed))
         .batch_size(config.batch_size)
         .shuffle(config.seed)
         .set_device(autodiff.clone())

@@ -17,14 +17,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod augment;
 pub mod batcher;
 pub mod dataset;
 pub mod download;
 mod error;
 pub mod files;
 pub mod idx;
+pub mod rng;
+pub mod scale;
 pub mod synthetic;
 
+pub use augment::ShiftingBatcher;
 pub use batcher::MnistBatcher;
 pub use dataset::{MnistDataset, MnistItem};
 pub use error::MnistError;

@@ -15,6 +15,8 @@ mod config;
 mod conv;
 mod error;
 pub mod functional;
+#[cfg(feature = "interop")]
+pub mod interop;
 mod merge;
 mod net;
 pub mod padding;

@@ -20,6 +20,8 @@ pub enum Pooling {
     /// 2x2 max pooling with stride 2 (odd sizes round down). The default: on 28x28 digits it
     /// keeps a 14x14 map, where the position of strokes still matters.
     Max2x2,
+    /// 4x4 max pooling with stride 4 (odd sizes round down): a 7x7 map from 28x28 digits.
+    Max4x4,
     /// Global average over the whole map: one value per channel, translation invariant.
     GlobalAverage,
 }
@@ -37,6 +39,7 @@ impl Pooling {
         match self {
             Pooling::None => size,
             Pooling::Max2x2 => size.map(|s| s / 2),
+            Pooling::Max4x4 => size.map(|s| s / 4),
             Pooling::GlobalAverage => [1, 1],
         }
     }
@@ -46,6 +49,7 @@ impl Pooling {
         match self {
             Pooling::None => x,
             Pooling::Max2x2 => max_pool2d(x, MaxPoolOptions::new([2, 2])),
+            Pooling::Max4x4 => max_pool2d(x, MaxPoolOptions::new([4, 4])),
             Pooling::GlobalAverage => adaptive_avg_pool2d(x, [1, 1]),
         }
     }
@@ -91,15 +95,16 @@ pub struct MultiDilationNetConfig {
 }
 
 impl MultiDilationNetConfig {
-    /// Number of features the linear head receives.
+    /// Shape `[channels, height, width]` of the pooled map the linear head receives
+    /// (flattened in that order).
     ///
     /// # Example
     /// ```
     /// use multi_dilation::MultiDilationNetConfig;
     /// // 32 channels x 3 dilations, pooled to 14x14.
-    /// assert_eq!(MultiDilationNetConfig::new().head_features(), 96 * 14 * 14);
+    /// assert_eq!(MultiDilationNetConfig::new().head_input_shape(), [96, 14, 14]);
     /// ```
-    pub fn head_features(&self) -> usize {
+    pub fn head_input_shape(&self) -> [usize; 3] {
         let [_, height, width] = self.input_shape;
         let conv = &self.conv;
         let channels = conv
@@ -110,7 +115,19 @@ impl MultiDilationNetConfig {
             same_output_size(width, conv.stride[1].max(1)),
         ];
         let [ph, pw] = self.pooling.output_size(merged);
-        channels * ph * pw
+        [channels, ph, pw]
+    }
+
+    /// Number of features the linear head receives: the product of
+    /// [`head_input_shape`](Self::head_input_shape).
+    ///
+    /// # Example
+    /// ```
+    /// use multi_dilation::MultiDilationNetConfig;
+    /// assert_eq!(MultiDilationNetConfig::new().head_features(), 96 * 14 * 14);
+    /// ```
+    pub fn head_features(&self) -> usize {
+        self.head_input_shape().iter().product()
     }
 
     /// Checks every field; the first invalid one gives the error (fields of `conv` are named

@@ -1,0 +1,85 @@
+//! Training and evaluation of a study model on scaled digits: Adam with a cosine learning
+//! rate, the same budget for every model.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use multi_dilation_mnist::batcher::normalize;
+use multi_dilation_mnist::rng::SplitMix64;
+use multi_dilation_mnist::scale::ScaledDigit;
+
+use super::models::{ModelKind, StudyNet};
+
+/// The optimisation budget, the same for all models.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Passes over the training digits.
+    pub epochs: usize,
+    /// Digits per step.
+    pub batch_size: usize,
+    /// Adam's initial learning rate, annealed to 0 along a cosine.
+    pub learning_rate: f64,
+}
+
+/// Images `[n, 1, side, side]` (normalized as for MNIST) and labels of `digits`.
+pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let side = digits.first().map_or(28, |d| d.side);
+    let pixels: Vec<f32> = digits.iter().flat_map(|d| normalize(&d.image)).collect();
+    let labels: Vec<i64> = digits.iter().map(|d| i64::from(d.label)).collect();
+    let n = digits.len();
+    (
+        Tensor::from_data(TensorData::new(pixels, [n, 1, side, side]), device),
+        Tensor::from_data(TensorData::new(labels, [n]), device),
+    )
+}
+
+/// A trained model (on the inference device) and its training time in seconds.
+pub fn train(
+    kind: ModelKind,
+    channels: usize,
+    digits: &[ScaledDigit],
+    budget: Budget,
+    seed: u64,
+    device: &Device,
+) -> (StudyNet, f64) {
+    let autodiff = device.clone().autodiff();
+    autodiff.seed(seed);
+    let side = digits.first().map_or(28, |d| d.side);
+    let mut model = kind.build(channels, side, &autodiff);
+    let mut optim = AdamConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let steps_per_epoch = digits.len().div_ceil(budget.batch_size);
+    let total = (budget.epochs * steps_per_epoch).max(1);
+    let mut rng = SplitMix64::new(seed);
+    let start = Instant::now();
+    let mut step = 0;
+    for _ in 0..budget.epochs {
+        let mut order: Vec<&ScaledDigit> = digits.iter().collect();
+        rng.shuffle(&mut order);
+        for chunk in order.chunks(budget.batch_size) {
+            let (images, targets) = batch(chunk, &autodiff);
+            let loss = loss_fn.forward(model.forward(images), targets);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let progress = step as f64 / total as f64;
+            let lr = budget.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+            model = optim.step(lr, model, grads);
+            step += 1;
+        }
+    }
+    (model.valid(), start.elapsed().as_secs_f64())
+}
+
+/// Fraction of `digits` that `model` classifies right.
+pub fn accuracy(model: &StudyNet, digits: &[ScaledDigit], device: &Device) -> f64 {
+    let mut correct = 0usize;
+    for chunk in digits.chunks(500) {
+        let refs: Vec<&ScaledDigit> = chunk.iter().collect();
+        let (images, targets) = batch(&refs, device);
+        let predicted = model.forward(images).argmax(1).flatten::<1>(0, 1);
+        correct += predicted.equal(targets).int().sum().into_scalar::<i64>() as usize;
+    }
+    correct as f64 / digits.len().max(1) as f64
+}
