@@ -25,7 +25,7 @@ struct Args {
     /// MNIST-scale realisations to run (seeds from 0); default 6 (1 with --quick).
     #[arg(long)]
     realisations: Option<u64>,
-    /// Epochs on MNIST-scale (default 8; 2 with --quick).
+    /// Epochs on MNIST-scale (default 5; 2 with --quick).
     #[arg(long)]
     epochs: Option<usize>,
     /// Folder for the table and the plots.

@@ -41,21 +41,22 @@ pub struct StudyConfig {
 }
 
 impl StudyConfig {
-    /// The full study: six realisations of MNIST-scale (seeds 0 to 5, 10k/2k/50k).
+    /// The full study: six realisations of MNIST-scale (seeds 0 to 5, 10k/2k/50k), 5 epochs
+    /// each; the scale-generalisation set with 10k training digits, 2 epochs.
     pub fn full() -> Self {
         Self {
             realisations: (0..6).collect(),
             sizes: scale::SPLIT_SIZES,
             budget: Budget {
-                epochs: 8,
+                epochs: 5,
                 batch_size: 32,
                 learning_rate: 3e-3,
             },
             channels: 16,
-            generalisation_train: 20_000,
-            generalisation_test: 2_000,
+            generalisation_train: 10_000,
+            generalisation_test: 1_000,
             generalisation_budget: Budget {
-                epochs: 3,
+                epochs: 2,
                 batch_size: 32,
                 learning_rate: 3e-3,
             },

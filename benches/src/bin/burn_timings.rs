@@ -1,0 +1,61 @@
+//! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
+//! forward+backward on S1-S4 and the MNIST model's training images/s, on flex (or the device
+//! `BURN_DEVICE` selects).
+//!
+//! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
+
+use std::time::Instant;
+
+use burn::tensor::Device;
+use multi_dilation_benches::{MnistStep, Path, SHAPES, Workload, input, run};
+
+fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[repeats / 2]
+}
+
+fn main() {
+    let repeats: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
+    let device = match std::env::var("BURN_DEVICE") {
+        Ok(_) => Device::default(),
+        Err(_) => Device::flex(),
+    };
+    let mut rows = Vec::new();
+    for shape in &SHAPES {
+        for backward in [false, true] {
+            let device = if backward {
+                device.clone().autodiff()
+            } else {
+                device.clone()
+            };
+            let workload = Workload::new(Path::Layer, shape, &device);
+            let x = input(shape, &device, backward);
+            let ms = median_ms(repeats, || run(&workload, &x, backward));
+            rows.push(serde_json::json!({
+                "shape": shape.name,
+                "mode": if backward { "fwd+bwd" } else { "fwd" },
+                "ms": ms,
+                "forward_gflops": shape.forward_flops() / 1e9,
+            }));
+        }
+    }
+    let mut step = MnistStep::new(64, &device.clone().autodiff());
+    let ms = median_ms(repeats, || step.step());
+    let report = serde_json::json!({
+        "device": format!("{device:?}"),
+        "layer": rows,
+        "mnist_train_images_per_second": 64.0 / (ms / 1e3),
+    });
+    println!("{report}");
+}

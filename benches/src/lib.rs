@@ -1,0 +1,204 @@
+//! What the benchmarks run: the shapes of the performance issue, the execution paths compared
+//! (the layer, N independent `Conv2d` with the same FLOPs, one `Conv2d` with 1/N of them),
+//! forward or forward+backward, and the MNIST model's training step.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use multi_dilation::padding::same_padding;
+use multi_dilation::{MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNetConfig};
+
+/// The dilations of every benchmark.
+pub const DILATIONS: [usize; 3] = [1, 2, 3];
+
+/// A benchmark shape: batch, channels in -> out, square size; 3x3 kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Name used in reports (S1..S4).
+    pub name: &'static str,
+    /// Batch size.
+    pub batch: usize,
+    /// Input channels.
+    pub input: usize,
+    /// Output channels per dilation.
+    pub output: usize,
+    /// Height and width.
+    pub size: usize,
+}
+
+impl Shape {
+    /// Multiply-adds times 2 of the forward pass over all dilations.
+    pub fn forward_flops(&self) -> f64 {
+        2.0 * (self.batch * self.output * self.size * self.size * self.input * 9 * DILATIONS.len())
+            as f64
+    }
+}
+
+/// S1 to S4 of the performance issue.
+pub const SHAPES: [Shape; 4] = [
+    Shape {
+        name: "S1",
+        batch: 32,
+        input: 1,
+        output: 4,
+        size: 10,
+    },
+    Shape {
+        name: "S2",
+        batch: 64,
+        input: 1,
+        output: 32,
+        size: 28,
+    },
+    Shape {
+        name: "S3",
+        batch: 32,
+        input: 32,
+        output: 32,
+        size: 28,
+    },
+    Shape {
+        name: "S4",
+        batch: 8,
+        input: 64,
+        output: 64,
+        size: 56,
+    },
+];
+
+/// An execution path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// `MultiDilationConv2d` (today: one backend conv2d per dilation).
+    Layer,
+    /// N independent burn `Conv2d`, concatenated: the same FLOPs, N kernels.
+    Independent,
+    /// One burn `Conv2d` at dilation 1: 1/N of the FLOPs.
+    Single,
+}
+
+impl Path {
+    /// All paths.
+    pub const ALL: [Path; 3] = [Path::Layer, Path::Independent, Path::Single];
+
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Layer => "layer",
+            Path::Independent => "independent",
+            Path::Single => "single",
+        }
+    }
+}
+
+/// The modules of one path for `shape`.
+pub enum Workload {
+    /// The layer.
+    Layer(MultiDilationConv2d),
+    /// Convolutions (N, or one).
+    Convs(Vec<Conv2d>),
+}
+
+fn conv(shape: &Shape, dilation: usize, device: &Device) -> Conv2d {
+    let (top, bottom) = same_padding(shape.size, 3, 1, dilation);
+    Conv2dConfig::new([shape.input, shape.output], [3, 3])
+        .with_dilation([dilation, dilation])
+        .with_padding(PaddingConfig2d::Explicit(top, top, bottom, bottom))
+        .init(device)
+}
+
+impl Workload {
+    /// Builds `path` for `shape` on `device`.
+    pub fn new(path: Path, shape: &Shape, device: &Device) -> Self {
+        match path {
+            Path::Layer => Workload::Layer(
+                MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
+                    .with_dilations(DILATIONS.to_vec())
+                    .init(device),
+            ),
+            Path::Independent => {
+                Workload::Convs(DILATIONS.iter().map(|&d| conv(shape, d, device)).collect())
+            }
+            Path::Single => Workload::Convs(vec![conv(shape, 1, device)]),
+        }
+    }
+
+    /// The output for `x`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Workload::Layer(layer) => layer.forward(x),
+            Workload::Convs(convs) if convs.len() == 1 => convs[0].forward(x),
+            Workload::Convs(convs) => {
+                Tensor::cat(convs.iter().map(|c| c.forward(x.clone())).collect(), 1)
+            }
+        }
+    }
+}
+
+/// A random input for `shape`; with `grad`, tracked so backward computes its gradient too
+/// (as the PyTorch reference does).
+pub fn input(shape: &Shape, device: &Device, grad: bool) -> Tensor<4> {
+    let x = Tensor::random(
+        [shape.batch, shape.input, shape.size, shape.size],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    if grad { x.require_grad() } else { x }
+}
+
+/// One forward (and, if `backward`, backward) pass, waited for.
+pub fn run(workload: &Workload, x: &Tensor<4>, backward: bool) {
+    let y = workload.forward(x.clone());
+    if backward {
+        let grads = y.sum().backward();
+        drop(grads);
+    } else {
+        let _ = y.sum().into_scalar::<f32>();
+    }
+}
+
+/// The MNIST example's default model and Adam, for timing training steps.
+pub struct MnistStep {
+    model: Option<multi_dilation::MultiDilationNet>,
+    optim: burn::optim::ModuleOptimizer,
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+}
+
+impl MnistStep {
+    /// The default `MultiDilationNet` on `device` (an autodiff device) with a random batch.
+    pub fn new(batch: usize, device: &Device) -> Self {
+        let images = Tensor::random([batch, 1, 28, 28], Distribution::Normal(0.0, 1.0), device);
+        let targets = Tensor::<1, Int>::from_ints(
+            (0..batch)
+                .map(|i| (i % 10) as i32)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            device,
+        );
+        Self {
+            model: Some(MultiDilationNetConfig::new().init(device)),
+            optim: AdamConfig::new().init(),
+            images,
+            targets,
+        }
+    }
+
+    /// One Adam step on the batch.
+    pub fn step(&mut self) {
+        let model = self.model.take().expect("model");
+        let logits = model.forward(self.images.clone());
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits, self.targets.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = self.optim.step(1e-3, model, grads);
+        let _ = model.num_params();
+        self.model = Some(model);
+    }
+}

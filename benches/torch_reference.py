@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""PyTorch side of benches/compare.sh: the shapes S1-S4 (one weight, F.conv2d per dilation with
+'same' padding, torch.cat) forward and forward+backward, and a training step of the MNIST
+example's default model rebuilt in PyTorch (1 -> 32 channels, 3x3 at dilations 1, 2, 3, ReLU
+per branch, concatenation, 2x2 max pooling, linear head; batch 64, Adam). Threads: the core
+count. Prints one JSON object (medians in milliseconds) on stdout.
+
+Usage: python3 benches/torch_reference.py [repeats]   (needs `pip install torch`)
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+SHAPES = [("S1", 32, 1, 4, 10), ("S2", 64, 1, 32, 28), ("S3", 32, 32, 32, 28), ("S4", 8, 64, 64, 56)]
+DILATIONS = [1, 2, 3]
+
+
+def layer(x, w, b):
+    # Stride 1, odd kernel: 'same' is symmetric, padding = dilation.
+    return torch.cat([F.conv2d(x, w, b, padding=d, dilation=d) for d in DILATIONS], dim=1)
+
+
+def median_ms(repeats, fn):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return sorted(times)[repeats // 2]
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(32, 1, 3, 3) * 0.3)
+        self.bias = torch.nn.Parameter(torch.zeros(32))
+        self.head = torch.nn.Linear(96 * 14 * 14, 10)
+
+    def forward(self, x):
+        branches = [F.relu(F.conv2d(x, self.weight, self.bias, padding=d, dilation=d)) for d in DILATIONS]
+        return self.head(F.max_pool2d(torch.cat(branches, 1), 2).flatten(1))
+
+
+def main():
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    torch.set_num_threads(os.cpu_count() or 1)
+    rows = []
+    for name, batch, cin, cout, size in SHAPES:
+        x = torch.randn(batch, cin, size, size)
+        w = torch.randn(cout, cin, 3, 3, requires_grad=True)
+        b = torch.zeros(cout, requires_grad=True)
+        with torch.no_grad():
+            fwd = median_ms(repeats, lambda: layer(x, w, b).sum().item())
+        xg = x.clone().requires_grad_(True)
+        both = median_ms(repeats, lambda: layer(xg, w, b).sum().backward())
+        rows += [dict(shape=name, mode="fwd", ms=fwd), dict(shape=name, mode="fwd+bwd", ms=both)]
+    net = Net()
+    optim = torch.optim.Adam(net.parameters(), lr=1e-3)
+    images, targets = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
+
+    def step():
+        optim.zero_grad()
+        F.cross_entropy(net(images), targets).backward()
+        optim.step()
+
+    ms = median_ms(repeats, step)
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), layer=rows,
+                          mnist_train_images_per_second=64 / (ms / 1e3))))
+
+
+if __name__ == "__main__":
+    main()
