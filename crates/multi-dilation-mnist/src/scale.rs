@@ -261,9 +261,5 @@ pub fn checksum(digits: &[ScaledDigit]) -> String {
         hasher.update((digit.side as u32).to_le_bytes());
         hasher.update(&digit.image);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::files::hex(&hasher.finalize())
 }

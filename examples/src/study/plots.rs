@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::report::{ModelResult, mean_std};
@@ -68,6 +69,24 @@ where
     Ok(())
 }
 
+/// The series legend at `position`, the same in both plots.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    position: SeriesLabelPosition,
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}
+
 fn color(index: usize) -> RGBColor {
     [
         RGBColor(31, 119, 180),
@@ -122,14 +141,7 @@ where
             ("sans-serif", 16),
         )])?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Accuracy against the scale factor of the test digits, one line per model.
@@ -178,14 +190,7 @@ where
                 .map(|&p| Circle::new(p, 3, color(i).filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerMiddle)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::LowerMiddle)
 }
 
 /// Writes `errors.{png,svg}` and `scale.{png,svg}` into `dir`.

@@ -113,7 +113,7 @@ impl WeightFile {
         let read = catch_unwind(AssertUnwindSafe(|| match format {
             WeightFormat::Pytorch => read_pytorch(&path),
             WeightFormat::Safetensors => read_safetensors(&bytes),
-            WeightFormat::Hdf5 => read_hdf5(bytes.clone()),
+            WeightFormat::Hdf5 => read_hdf5(bytes),
         }));
         let corrupt = |message: String| InteropError::Corrupt {
             path: path.clone(),
@@ -206,11 +206,23 @@ impl WeightFile {
     }
 }
 
-/// `bytes` of `dtype` (little-endian, row-major) as `f32`.
-fn to_f32(bytes: Vec<u8>, count: usize, dtype: DType) -> Result<Vec<f32>, String> {
-    TensorData::try_from_bytes_vec(bytes, [count], dtype)
-        .and_then(|data| data.try_into_vec_as::<f32>())
-        .map_err(|err| err.to_string())
+/// A tensor of `shape` stored as `dtype`: a float dtype's bytes (little-endian, row-major,
+/// produced by `read`) converted to `f32`, or the name of a non-float dtype, kept unread.
+fn stored(
+    shape: Vec<usize>,
+    dtype: Result<DType, String>,
+    read: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Stored, String> {
+    let values = match dtype {
+        Ok(dtype) => {
+            let count: usize = shape.iter().product();
+            Ok(TensorData::try_from_bytes_vec(read()?, [count], dtype)
+                .and_then(|data| data.try_into_vec_as::<f32>())
+                .map_err(|err| err.to_string())?)
+        }
+        Err(name) => Err(name),
+    };
+    Ok(Stored { shape, values })
 }
 
 fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {
@@ -218,7 +230,6 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {
     let reader = PytorchReader::new(path).map_err(|err| err.to_string())?;
     let mut tensors = BTreeMap::new();
     for (name, tensor) in reader.tensors() {
-        let shape = tensor.shape().to_vec();
         let dtype = match tensor.dtype() {
             Pt::F64 => Ok(DType::F64),
             Pt::F32 => Ok(DType::F32),
@@ -226,15 +237,8 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {
             Pt::BF16 => Ok(DType::BF16),
             other => Err(format!("{other:?}")),
         };
-        let values = match dtype {
-            Ok(dtype) => Ok(to_f32(
-                tensor.read().map_err(|err| err.to_string())?,
-                tensor.num_elements(),
-                dtype,
-            )?),
-            Err(name) => Err(name),
-        };
-        tensors.insert(name.clone(), Stored { shape, values });
+        let read = || tensor.read().map_err(|err| err.to_string());
+        tensors.insert(name.clone(), stored(tensor.shape().to_vec(), dtype, read)?);
     }
     Ok(tensors)
 }
@@ -244,8 +248,6 @@ fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
     let file = SafeTensors::deserialize(bytes).map_err(|err| err.to_string())?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.iter() {
-        let shape = view.shape().to_vec();
-        let count = shape.iter().product();
         let dtype = match view.dtype() {
             St::F64 => Ok(DType::F64),
             St::F32 => Ok(DType::F32),
@@ -253,11 +255,11 @@ fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
             St::BF16 => Ok(DType::BF16),
             other => Err(format!("{other:?}")),
         };
-        let values = match dtype {
-            Ok(dtype) => Ok(to_f32(view.data().to_vec(), count, dtype)?),
-            Err(name) => Err(name),
-        };
-        tensors.insert(name.to_string(), Stored { shape, values });
+        let read = || Ok(view.data().to_vec());
+        tensors.insert(
+            name.to_string(),
+            stored(view.shape().to_vec(), dtype, read)?,
+        );
     }
     Ok(tensors)
 }
