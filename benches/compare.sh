@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # burn and PyTorch side by side on this machine: per shape and mode, milliseconds of each,
-# burn/PyTorch and burn's GFLOP/s, then the MNIST training step, then
+# burn/PyTorch and burn's GFLOP/s (burn: the layer's default path, the fused kernel on flex),
+# and the layer forced to one conv2d per dilation; then the MNIST training step, then
 # `geomean burn/torch fwd+bwd: X.XX`. PyTorch: `pip install torch` (skipped, with a message,
 # when it is not importable). Usage: bash benches/compare.sh [repeats]
 set -euo pipefail
@@ -22,7 +23,7 @@ import json, math, platform, os, sys
 burn, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; burn {burn['device']}"
       + (f"; PyTorch {torch['torch']}, {torch['threads']} threads" if torch else ""))
-print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12}")
+print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
 theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["layer"]} if torch else {}
 ratios = []
 for row in burn["layer"]:
@@ -31,7 +32,8 @@ for row in burn["layer"]:
     ratio = row["ms"] / t if t else float("nan")
     if t and row["mode"] == "fwd+bwd":
         ratios.append(ratio)
-    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {flops / (row['ms'] / 1e3):12.1f}")
+    pd = row["per_dilation_ms"]
+    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {flops / (row['ms'] / 1e3):12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
 b = burn["mnist_train_images_per_second"]
 if torch:
     t = torch["mnist_train_images_per_second"]

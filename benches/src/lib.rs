@@ -11,7 +11,9 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use multi_dilation::padding::same_padding;
-use multi_dilation::{MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNetConfig};
+use multi_dilation::{
+    ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNetConfig,
+};
 
 /// The dilations of every benchmark.
 pub const DILATIONS: [usize; 3] = [1, 2, 3];
@@ -74,8 +76,11 @@ pub const SHAPES: [Shape; 4] = [
 /// An execution path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
-    /// `MultiDilationConv2d` (today: one backend conv2d per dilation).
+    /// `MultiDilationConv2d` with its default path (`ExecutionPath::Auto`: the fused kernel on
+    /// flex, one conv2d per dilation elsewhere).
     Layer,
+    /// `MultiDilationConv2d` forced to one backend conv2d per dilation.
+    LayerPerDilation,
     /// N independent burn `Conv2d`, concatenated: the same FLOPs, N kernels.
     Independent,
     /// One burn `Conv2d` at dilation 1: 1/N of the FLOPs.
@@ -84,12 +89,18 @@ pub enum Path {
 
 impl Path {
     /// All paths.
-    pub const ALL: [Path; 3] = [Path::Layer, Path::Independent, Path::Single];
+    pub const ALL: [Path; 4] = [
+        Path::Layer,
+        Path::LayerPerDilation,
+        Path::Independent,
+        Path::Single,
+    ];
 
     /// Name in reports.
     pub fn name(self) -> &'static str {
         match self {
             Path::Layer => "layer",
+            Path::LayerPerDilation => "layer_per_dilation",
             Path::Independent => "independent",
             Path::Single => "single",
         }
@@ -116,9 +127,14 @@ impl Workload {
     /// Builds `path` for `shape` on `device`.
     pub fn new(path: Path, shape: &Shape, device: &Device) -> Self {
         match path {
-            Path::Layer => Workload::Layer(
+            Path::Layer | Path::LayerPerDilation => Workload::Layer(
                 MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
                     .with_dilations(DILATIONS.to_vec())
+                    .with_path(if path == Path::Layer {
+                        ExecutionPath::Auto
+                    } else {
+                        ExecutionPath::PerDilation
+                    })
                     .init(device),
             ),
             Path::Independent => {

@@ -1,10 +1,15 @@
 //! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
-//! forward+backward on S1-S4 and the MNIST model's training images/s, on flex (or the device
+//! forward+backward on S1-S4 (default path, and forced per-dilation) and the MNIST model's training images/s, on flex (or the device
 //! `BURN_DEVICE` selects).
 //!
 //! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
 
 use std::time::Instant;
+
+/// glibc's malloc returns large tensors' memory to the OS and faults it back in on every step;
+/// mimalloc keeps it, like PyTorch's CPU allocator does (measured: see the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use burn::tensor::Device;
 use multi_dilation_benches::{MnistStep, Path, SHAPES, Workload, input, run};
@@ -39,13 +44,16 @@ fn main() {
             } else {
                 device.clone()
             };
-            let workload = Workload::new(Path::Layer, shape, &device);
             let x = input(shape, &device, backward);
-            let ms = median_ms(repeats, || run(&workload, &x, backward));
+            let [ms, per_dilation_ms] = [Path::Layer, Path::LayerPerDilation].map(|path| {
+                let workload = Workload::new(path, shape, &device);
+                median_ms(repeats, || run(&workload, &x, backward))
+            });
             rows.push(serde_json::json!({
                 "shape": shape.name,
                 "mode": if backward { "fwd+bwd" } else { "fwd" },
                 "ms": ms,
+                "per_dilation_ms": per_dilation_ms,
                 "forward_gflops": shape.forward_flops() / 1e9,
             }));
         }

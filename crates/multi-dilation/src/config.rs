@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Initializer;
 use burn::tensor::Device;
 
-use crate::{ConfigError, Merge, MultiDilationConv2d};
+use crate::{ConfigError, ExecutionPath, Merge, MultiDilationConv2d};
 
 /// Configuration of a [`MultiDilationConv2d`]: one kernel applied at several dilation rates.
 ///
@@ -49,6 +49,10 @@ pub struct MultiDilationConv2dConfig {
         default = "Initializer::KaimingUniform { gain: 1.0 / f64::sqrt(3.0), fan_out_only: false }"
     )]
     pub initializer: Initializer,
+    /// Which implementation computes the layer: the fused kernel where available
+    /// ([`ExecutionPath::Auto`], the default), or forced either way.
+    #[config(default = "ExecutionPath::Auto")]
+    pub path: ExecutionPath,
 }
 
 impl MultiDilationConv2dConfig {
@@ -112,6 +116,23 @@ impl MultiDilationConv2dConfig {
     /// `Conv2d` (fan in `in / groups * kh * kw`).
     pub fn try_init(&self, device: &Device) -> Result<MultiDilationConv2d, ConfigError> {
         self.validate()?;
+        if self.path == ExecutionPath::Fused
+            && !crate::path::fused_available(
+                device,
+                device.settings().float_dtype.into(),
+                self.groups,
+            )
+        {
+            return Err(ConfigError::new(
+                "path",
+                &self.path,
+                format!(
+                    "the fused kernel needs the crate feature `flex`, a Flex device, f32 and \
+                     groups 1 (device {device:?}, groups {})",
+                    self.groups
+                ),
+            ));
+        }
         let [channels_in, channels_out] = self.channels;
         let [kh, kw] = self.kernel_size;
         let fan_in = channels_in / self.groups * kh * kw;
@@ -133,6 +154,7 @@ impl MultiDilationConv2dConfig {
             self.dilations.clone(),
             self.groups,
             self.merge,
+            self.path,
         ))
     }
 

@@ -4,9 +4,9 @@ use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
 
 use crate::config::validate_dilations;
-use crate::functional::{conv2d_same, multi_dilation_conv2d};
+use crate::functional::{self, multi_dilation_conv2d};
 use crate::padding::same_output_size;
-use crate::{ConfigError, Merge};
+use crate::{ConfigError, ExecutionPath, Merge};
 
 /// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
 /// 'same' padding, then merges the branches.
@@ -54,6 +54,8 @@ pub struct MultiDilationConv2d {
     dilations: Vec<usize>,
     #[module(skip)]
     merge: Merge,
+    #[module(skip)]
+    path: ExecutionPath,
 }
 
 impl MultiDilationConv2d {
@@ -64,6 +66,7 @@ impl MultiDilationConv2d {
         dilations: Vec<usize>,
         groups: usize,
         merge: Merge,
+        path: ExecutionPath,
     ) -> Self {
         Self {
             weight,
@@ -72,6 +75,7 @@ impl MultiDilationConv2d {
             groups,
             dilations,
             merge,
+            path,
         }
     }
 
@@ -89,15 +93,22 @@ impl MultiDilationConv2d {
     /// layer.forward(Tensor::<3>::zeros([1, 10, 10], &device)); // rank 3: does not compile
     /// ```
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.merge.apply(self.forward_branches(x))
+        match self.merge {
+            Merge::Concat => self.forward_concat(x),
+            merge => merge.apply(self.forward_branches(x)),
+        }
     }
 
     /// Each branch unmerged, in the order of [`dilations`](Self::dilations); each is
-    /// `[batch, out, ceil(height / sh), ceil(width / sw)]`.
+    /// `[batch, out, ceil(height / sh), ceil(width / sw)]`. Computed by the same
+    /// [`path`](Self::path) as [`forward`](Self::forward).
     ///
     /// # Panics
     /// As [`forward`](Self::forward).
     pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        if self.fused_for(&x) {
+            return self.forward_concat(x).chunk(self.dilations.len(), 1);
+        }
         self.check_input(&x.dims());
         multi_dilation_conv2d(
             x,
@@ -109,8 +120,40 @@ impl MultiDilationConv2d {
         )
     }
 
+    /// The branches at `dilations` concatenated on the channel axis, by this layer's path.
+    fn forward_concat_at(&self, x: Tensor<4>, dilations: &[usize]) -> Tensor<4> {
+        self.fused_for(&x);
+        self.check_input(&x.dims());
+        functional::multi_dilation_conv2d_concat(
+            x,
+            self.weight.val(),
+            self.bias.as_ref().map(|bias| bias.val()),
+            self.stride,
+            dilations,
+            self.groups,
+            self.path,
+        )
+    }
+
+    fn forward_concat(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_concat_at(x, &self.dilations)
+    }
+
+    /// Whether the fused kernel computes `x`; panics if the path forces it and it cannot.
+    fn fused_for(&self, x: &Tensor<4>) -> bool {
+        let fused = self.path.uses_fused(&x.device(), x.dtype(), self.groups);
+        assert!(
+            fused || self.path != ExecutionPath::Fused,
+            "MultiDilationConv2d: path Fused needs an f32 input on Flex, got {:?} on {:?}",
+            x.dtype(),
+            x.device()
+        );
+        fused
+    }
+
     /// One branch at `dilation`, which need not be one of the configured dilations (the shared
-    /// kernel serves any). This is TridentNet's single-branch inference.
+    /// kernel serves any), by this layer's [`path`](Self::path). This is TridentNet's
+    /// single-branch inference.
     ///
     /// # Panics
     /// Panics if `dilation` is zero, or on a wrong input shape as [`forward`](Self::forward).
@@ -132,15 +175,7 @@ impl MultiDilationConv2d {
             dilation > 0,
             "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
         );
-        self.check_input(&x.dims());
-        conv2d_same(
-            x,
-            self.weight.val(),
-            self.bias.as_ref().map(|bias| bias.val()),
-            self.stride,
-            dilation,
-            self.groups,
-        )
+        self.forward_concat_at(x, &[dilation])
     }
 
     /// The same module (the same parameters, shared, not copied) with other dilations: fewer
@@ -174,6 +209,18 @@ impl MultiDilationConv2d {
     /// How the branches are merged.
     pub fn merge(&self) -> Merge {
         self.merge
+    }
+
+    /// Which implementation [`forward`](Self::forward) uses.
+    pub fn path(&self) -> ExecutionPath {
+        self.path
+    }
+
+    /// The same module computed by another [`ExecutionPath`] (for example to compare or
+    /// benchmark the two).
+    pub fn with_path(mut self, path: ExecutionPath) -> Self {
+        self.path = path;
+        self
     }
 
     /// The stride `[sh, sw]`.
@@ -261,6 +308,7 @@ impl ModuleDisplay for MultiDilationConv2d {
             .add("dilations", &format!("{:?}", self.dilations))
             .add("groups", &self.groups)
             .add("merge", &format!("{:?}", self.merge))
+            .add("path", &format!("{:?}", self.path))
             .add("output_channels", &self.output_channels())
             .add("bias", &self.bias.is_some())
             .optional()

@@ -4,6 +4,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
+use crate::ExecutionPath;
 use crate::padding::same_padding;
 
 /// One branch: a 2-D convolution of `x` with `weight` at `dilation` (both axes), `stride`,
@@ -85,4 +86,41 @@ pub fn multi_dilation_conv2d(
             )
         })
         .collect()
+}
+
+/// Every branch of [`multi_dilation_conv2d`] concatenated on the channel axis:
+/// `[batch, dilations.len() * out, ceil(height / sh), ceil(width / sw)]`, computed by the fused
+/// kernel when `path` selects it for `x` (see [`ExecutionPath::uses_fused`]) and by one conv2d
+/// per dilation otherwise.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::ExecutionPath;
+/// use multi_dilation::functional::multi_dilation_conv2d_concat;
+///
+/// let device = Device::default();
+/// let x = Tensor::<4>::ones([2, 3, 8, 8], &device);
+/// let w = Tensor::<4>::ones([4, 3, 3, 3], &device);
+/// let y = multi_dilation_conv2d_concat(x, w, None, [1, 1], &[1, 2, 3], 1, ExecutionPath::Auto);
+/// assert_eq!(y.dims(), [2, 12, 8, 8]);
+/// ```
+pub fn multi_dilation_conv2d_concat(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 2],
+    dilations: &[usize],
+    groups: usize,
+    path: ExecutionPath,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if path.uses_fused(&x.device(), x.dtype(), groups) {
+        return crate::fused::multi_dilation_conv2d(x, weight, bias, stride, dilations);
+    }
+    let _ = path;
+    Tensor::cat(
+        multi_dilation_conv2d(x, weight, bias, stride, dilations, groups),
+        1,
+    )
 }

@@ -8,18 +8,23 @@
 //! - [`ClassificationBatch`] and, with the feature `train`, burn's `TrainStep` and
 //!   `InferenceStep` for [`MultiDilationNet`], so `SupervisedTraining` trains it directly.
 //! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule.
-#![forbid(unsafe_code)]
+//! - [`ExecutionPath`] and, with the feature `flex`, [`fused`]: one fused kernel for every
+//!   dilation, forward and backward, on burn's Flex CPU backend.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod config;
 mod conv;
 mod error;
 pub mod functional;
+#[cfg(feature = "flex")]
+pub mod fused;
 #[cfg(feature = "interop")]
 pub mod interop;
 mod merge;
 mod net;
 pub mod padding;
+mod path;
 mod train;
 
 pub use config::MultiDilationConv2dConfig;
@@ -27,4 +32,5 @@ pub use conv::MultiDilationConv2d;
 pub use error::ConfigError;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};
+pub use path::ExecutionPath;
 pub use train::ClassificationBatch;

@@ -10,7 +10,7 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::padding::same_output_size;
-use crate::{ConfigError, MultiDilationConv2d, MultiDilationConv2dConfig};
+use crate::{ConfigError, Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
 
 /// Spatial pooling between the merged features and the linear head.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
@@ -241,13 +241,18 @@ impl MultiDilationNet {
             "MultiDilationNet: expected an input of shape [batch, {channels}, {height}, {width}], \
              got {dims:?}"
         );
-        let branches = self
-            .conv
-            .forward_branches(x)
-            .into_iter()
-            .map(|branch| self.activation.forward(branch))
-            .collect();
-        let merged = self.conv.merge().apply(branches);
+        // The activation acts on each branch before the merge; for a concatenation that is the
+        // activation of the merged tensor, which skips splitting and re-joining the branches.
+        let merged = match self.conv.merge() {
+            Merge::Concat => self.activation.forward(self.conv.forward(x)),
+            merge => merge.apply(
+                self.conv
+                    .forward_branches(x)
+                    .into_iter()
+                    .map(|branch| self.activation.forward(branch))
+                    .collect(),
+            ),
+        };
         let pooled = self.pooling.apply(merged);
         self.head.forward(pooled.flatten::<2>(1, 3))
     }

@@ -12,5 +12,6 @@ mod errors;
 mod fixtures;
 mod gradients;
 mod net;
+mod paths;
 mod persistence;
 mod seed;

@@ -116,9 +116,11 @@ fn with_dilations_shares_the_parameters_and_keeps_mean_shapes() {
     assert_eq!(fast.num_params(), layer.num_params());
     let y_fast = fast.forward(x.clone());
     assert_eq!(y_fast.dims(), layer.forward(x.clone()).dims());
-    assert_eq!(
-        host(y_fast),
-        host(layer.forward_branches(x.clone())[1].clone())
+    assert_close(
+        &host(y_fast),
+        &host(layer.forward_branches(x.clone())[1].clone()),
+        1e-5,
+        "the one branch of `fast` vs branch 1 of the layer",
     );
 
     // A dilation never configured still works: the kernel is shared.

@@ -1,0 +1,94 @@
+//! [`MultiDilationBackend`] for `Autodiff<B>`: the forward of `B`, and a backward step that
+//! calls `B`'s fused backward once for the input, kernel and bias gradients.
+
+use burn::backend::AutodiffBackend;
+use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::tensor::FloatTensor;
+
+use super::{FusedGeometry, MultiDilationBackend};
+
+/// The backward step: parents are x, weight and bias.
+#[derive(Debug)]
+struct FusedBackward;
+
+impl<B: MultiDilationBackend> Backward<B, 3> for FusedBackward {
+    type State = (NodeId, NodeId, FusedGeometry);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, geometry) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+        let parents = ops.parents;
+        let want = [
+            parents[0].is_some(),
+            parents[1].is_some(),
+            parents[2].is_some(),
+        ];
+        let (grad_x, grad_weight, grad_bias) =
+            B::multi_dilation_conv2d_backward(x, weight, grad, geometry, want);
+        for (parent, grad) in parents.iter().zip([grad_x, grad_weight, grad_bias]) {
+            if let (Some(node), Some(grad)) = (parent, grad) {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+impl<B: MultiDilationBackend, C: CheckpointStrategy> MultiDilationBackend for Autodiff<B, C> {
+    fn multi_dilation_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self> {
+        let output = B::multi_dilation_conv2d(
+            x.primitive().clone(),
+            weight.primitive().clone(),
+            bias.primitive().clone(),
+            geometry.clone(),
+        );
+        match FusedBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), geometry);
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+
+    fn multi_dilation_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+        want: [bool; 3],
+    ) -> (
+        Option<FloatTensor<Self>>,
+        Option<FloatTensor<Self>>,
+        Option<FloatTensor<Self>>,
+    ) {
+        // Gradients of gradients are not tracked: the results are constants.
+        let (gx, gw, gb) = B::multi_dilation_conv2d_backward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+            geometry,
+            want,
+        );
+        let wrap = |t: Option<FloatTensor<B>>| t.map(<Self as AutodiffBackend>::from_inner);
+        (wrap(gx), wrap(gw), wrap(gb))
+    }
+}

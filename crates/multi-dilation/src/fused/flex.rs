@@ -1,0 +1,91 @@
+//! [`MultiDilationBackend`] for Flex: the slices of contiguous `f32` tensors go to [`cpu`].
+
+use burn::backend::TensorMetadata;
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::tensor::{Shape, TensorData};
+
+use super::cpu::{self, Plan};
+use super::{FusedGeometry, MultiDilationBackend};
+
+/// The contiguous `f32` values of `tensor`, and its shape.
+fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
+    let contiguous = tensor.to_contiguous();
+    let dims = tensor.shape().to_vec();
+    (contiguous, dims)
+}
+
+fn slice(tensor: &FlexTensor) -> &[f32] {
+    tensor
+        .as_slice::<f32>()
+        .expect("fused multi-dilation conv2d: Flex tensors must be contiguous f32")
+}
+
+fn dims4(dims: &[usize], what: &str) -> [usize; 4] {
+    dims.try_into().unwrap_or_else(|_| {
+        panic!("fused multi-dilation conv2d: {what} must be [batch, channels, height, width], got {dims:?}")
+    })
+}
+
+fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.into()))
+}
+
+fn plan(x: &[usize], weight: &[usize], geometry: &FusedGeometry) -> Plan {
+    Plan::new(
+        dims4(x, "x"),
+        dims4(weight, "weight"),
+        geometry.stride,
+        &geometry.dilations,
+    )
+}
+
+impl MultiDilationBackend for Flex {
+    fn multi_dilation_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        geometry: FusedGeometry,
+    ) -> FlexTensor {
+        let (x, x_dims) = values(&x);
+        let (weight, w_dims) = values(&weight);
+        let plan = plan(&x_dims, &w_dims, &geometry);
+        let bias = values(&bias).0;
+        let bias = slice(&bias);
+        assert_eq!(
+            bias.len(),
+            plan.channels_out,
+            "fused multi-dilation conv2d: bias must be [{}], got [{}]",
+            plan.channels_out,
+            bias.len()
+        );
+        let output = cpu::forward(&plan, slice(&x), slice(&weight), bias);
+        tensor(
+            output,
+            [
+                plan.batch,
+                plan.branches.len() * plan.channels_out,
+                plan.out_height,
+                plan.out_width,
+            ],
+        )
+    }
+
+    fn multi_dilation_conv2d_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        geometry: FusedGeometry,
+        want: [bool; 3],
+    ) -> (Option<FlexTensor>, Option<FlexTensor>, Option<FlexTensor>) {
+        let (x, x_dims) = values(&x);
+        let (weight, w_dims) = values(&weight);
+        let (grad, _) = values(&grad);
+        let plan = plan(&x_dims, &w_dims, &geometry);
+        let grads = cpu::backward(&plan, slice(&x), slice(&weight), slice(&grad), want);
+        (
+            grads.input.map(|g| tensor(g, x_dims)),
+            grads.kernel.map(|g| tensor(g, w_dims)),
+            grads.bias.map(|g| tensor(g, [plan.channels_out])),
+        )
+    }
+}

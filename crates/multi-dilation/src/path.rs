@@ -1,0 +1,62 @@
+//! [`ExecutionPath`]: which implementation computes a [`MultiDilationConv2d`](crate::MultiDilationConv2d).
+
+use burn::config::Config;
+use burn::tensor::{DType, Device};
+
+/// How the layer computes its branches. Both paths give the same numbers (to float rounding);
+/// they differ in speed and memory.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::{ExecutionPath, MultiDilationConv2dConfig};
+///
+/// let device = Device::default();
+/// let auto = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+/// assert_eq!(auto.path(), ExecutionPath::Auto);
+/// // The same weights, computed one conv2d per dilation.
+/// let plain = auto.clone().with_path(ExecutionPath::PerDilation);
+/// let x = Tensor::<4>::ones([1, 1, 6, 6], &device);
+/// let diff = (auto.forward(x.clone()) - plain.forward(x)).abs().max().into_scalar::<f32>();
+/// assert!(diff < 1e-5);
+/// ```
+#[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionPath {
+    /// The fused kernel where it is available (Flex, `f32`, groups 1, with the crate feature
+    /// `flex`), one conv2d per dilation elsewhere. The default.
+    Auto,
+    /// One backend conv2d per dilation, then the merge: works on every backend.
+    PerDilation,
+    /// The fused kernel ([`fused`](crate::fused)); `try_init` returns an error where it is not
+    /// available.
+    Fused,
+}
+
+impl ExecutionPath {
+    /// Whether a layer with `groups` computes an input of `dtype` on `device` with the fused
+    /// kernel.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{DType, Device};
+    /// use multi_dilation::ExecutionPath;
+    ///
+    /// assert!(!ExecutionPath::PerDilation.uses_fused(&Device::default(), DType::F32, 1));
+    /// ```
+    pub fn uses_fused(self, device: &Device, dtype: DType, groups: usize) -> bool {
+        match self {
+            ExecutionPath::PerDilation => false,
+            ExecutionPath::Auto | ExecutionPath::Fused => fused_available(device, dtype, groups),
+        }
+    }
+}
+
+#[cfg(feature = "flex")]
+pub(crate) fn fused_available(device: &Device, dtype: DType, groups: usize) -> bool {
+    crate::fused::is_supported(device, dtype, groups)
+}
+
+#[cfg(not(feature = "flex"))]
+pub(crate) fn fused_available(_device: &Device, _dtype: DType, _groups: usize) -> bool {
+    false
+}

@@ -1,0 +1,117 @@
+//! The fused kernel equals the per-dilation path: forward and the gradients of input, kernel
+//! and bias, in every configuration of the equivalence tests and every merge. On a backend
+//! without the fused kernel (ndarray, wgpu) `Auto` must fall back and still agree.
+
+use burn::tensor::{DType, Tensor};
+use multi_dilation::{ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig};
+
+use crate::common::*;
+use crate::equivalence::{MERGES, cases};
+
+/// `|a - b| <= tol * max(1, |b|)` everywhere.
+#[track_caller]
+fn assert_rel_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    for (i, (a, b)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * b.abs().max(1.0),
+            "{what}: index {i}: {a} vs {b}"
+        );
+    }
+}
+
+/// Output, and gradients of x, weight and bias (empty when no bias) for a weighted sum.
+fn run(layer: &MultiDilationConv2d, x: &Tensor<4>, seed: u64) -> [Vec<f32>; 4] {
+    let x = x.clone().require_grad();
+    let y = layer.forward(x.clone());
+    let r = tensor(y.dims(), seed, &y.device());
+    let grads = (y.clone() * r).sum().backward();
+    [
+        host(y),
+        host(x.grad(&grads).unwrap()),
+        host(layer.weight.val().grad(&grads).unwrap()),
+        layer
+            .bias
+            .as_ref()
+            .map(|b| host(b.val().grad(&grads).unwrap()))
+            .unwrap_or_default(),
+    ]
+}
+
+fn fused_expected(groups: usize) -> bool {
+    cfg!(feature = "flex")
+        && groups == 1
+        && matches!(
+            device().as_dispatch(),
+            burn::backend::DispatchDevice::Flex(_)
+        )
+}
+
+#[test]
+fn auto_and_fused_equal_per_dilation_forward_and_gradients() {
+    let device = device().autodiff();
+    let mut fused_cases = 0;
+    for (c, case) in cases().into_iter().enumerate() {
+        for merge in MERGES {
+            let mut case = case.clone();
+            case.merge = merge;
+            let auto = case.layer(100 + c as u64, &device);
+            assert_eq!(
+                ExecutionPath::Auto.uses_fused(&device, DType::F32, case.groups),
+                fused_expected(case.groups),
+                "case {c}: Auto's choice"
+            );
+            fused_cases += usize::from(fused_expected(case.groups));
+            let plain = auto.clone().with_path(ExecutionPath::PerDilation);
+            let x = case.x(200 + c as u64, &device);
+            let got = run(&auto, &x, 300 + c as u64);
+            let want = run(&plain, &x, 300 + c as u64);
+            for (k, what) in ["output", "grad x", "grad weight", "grad bias"]
+                .iter()
+                .enumerate()
+            {
+                assert_rel_close(
+                    &got[k],
+                    &want[k],
+                    1e-5,
+                    &format!("case {c} {merge:?} {what}"),
+                );
+            }
+        }
+    }
+    if fused_expected(1) {
+        // 5 of the 7 cases have groups 1, times 4 merges.
+        assert_eq!(fused_cases, 20);
+    }
+}
+
+#[test]
+fn forcing_the_fused_path_where_it_cannot_run_is_a_config_error() {
+    let device = device();
+    let grouped = MultiDilationConv2dConfig::new([4, 4], [3, 3])
+        .with_groups(2)
+        .with_path(ExecutionPath::Fused);
+    let err = grouped.try_init(&device).unwrap_err();
+    assert_eq!(err.field, "path");
+    assert!(err.to_string().contains("groups 2"), "{err}");
+    let single = MultiDilationConv2dConfig::new([1, 2], [3, 3]).with_path(ExecutionPath::Fused);
+    assert_eq!(single.try_init(&device).is_ok(), fused_expected(1));
+}
+
+#[test]
+fn a_net_gives_the_same_logits_on_both_paths() {
+    use burn::module::Module;
+    use multi_dilation::MultiDilationNetConfig;
+    let device = device().autodiff();
+    let config = MultiDilationNetConfig::new()
+        .with_input_shape([1, 12, 12])
+        .with_conv(MultiDilationConv2dConfig::new([1, 4], [3, 3]));
+    let net = config.init(&device);
+    let x = tensor([4, 1, 12, 12], 5, &device);
+    let mut plain = net.clone();
+    plain.conv = plain.conv.with_path(ExecutionPath::PerDilation);
+    let a = host(net.forward(x.clone()));
+    let b = host(plain.forward(x));
+    assert_rel_close(&a, &b, 1e-5, "net logits");
+    assert_eq!(net.num_params(), plain.num_params());
+}
