@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch side of benches/compare.sh: the shapes S1-S4 (one weight, F.conv2d per dilation with
 'same' padding, torch.cat) forward and forward+backward, and a training step of the MNIST
-example's default model rebuilt in PyTorch (1 -> 32 channels, 3x3 at dilations 1, 2, 3, ReLU
-per branch, concatenation, 2x2 max pooling, linear head; batch 64, Adam). Threads: the core
+example's default model rebuilt in PyTorch (1 -> 64 channels, 5x5 at dilations 1, 2, 3, ReLU
+per branch, concatenation, 4x4 max pooling, linear head; batch 64, Adam). Threads: the core
 count. Prints one JSON object (medians in milliseconds) on stdout.
 
 Usage: python3 benches/torch_reference.py [repeats]   (needs `pip install torch`)
@@ -38,13 +38,14 @@ def median_ms(repeats, fn):
 class Net(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.weight = torch.nn.Parameter(torch.randn(32, 1, 3, 3) * 0.3)
-        self.bias = torch.nn.Parameter(torch.zeros(32))
-        self.head = torch.nn.Linear(96 * 14 * 14, 10)
+        self.weight = torch.nn.Parameter(torch.randn(64, 1, 5, 5) * 0.2)
+        self.bias = torch.nn.Parameter(torch.zeros(64))
+        self.head = torch.nn.Linear(192 * 7 * 7, 10)
 
     def forward(self, x):
-        branches = [F.relu(F.conv2d(x, self.weight, self.bias, padding=d, dilation=d)) for d in DILATIONS]
-        return self.head(F.max_pool2d(torch.cat(branches, 1), 2).flatten(1))
+        # 5x5, stride 1: 'same' is symmetric, padding = 2 * dilation.
+        branches = [F.relu(F.conv2d(x, self.weight, self.bias, padding=2 * d, dilation=d)) for d in DILATIONS]
+        return self.head(F.max_pool2d(torch.cat(branches, 1), 4).flatten(1))
 
 
 def main():

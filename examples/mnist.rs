@@ -74,10 +74,10 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     dilations: Vec<usize>,
     /// Output channels per dilation.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     channels: usize,
     /// Kernel size (square).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     kernel: usize,
     /// How the branches merge.
     #[arg(long, value_enum, default_value = "concat")]
@@ -86,7 +86,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     stride: usize,
     /// Pooling before the linear head.
-    #[arg(long, value_enum, default_value = "max2x2")]
+    #[arg(long, value_enum, default_value = "max4x4")]
     pooling: PoolingArg,
     /// Augmentation: shift training digits by up to this many pixels per axis (0: none).
     #[arg(long, default_value_t = 0)]

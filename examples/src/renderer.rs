@@ -82,10 +82,11 @@ impl TrainingProgressLogger for EpochLines {
         _total_items: Option<usize>,
         _label: Option<&str>,
     ) {
-        // `starting_epoch` counts the epochs already done (0 for a fresh run).
+        // burn 0.22.1 passes the 1-based epoch training starts at: 1 for a fresh run,
+        // checkpoint + 1 when resuming.
         self.epochs = total_epochs;
-        self.epoch = starting_epoch + 1;
-        if starting_epoch > 0 {
+        self.epoch = starting_epoch.max(1);
+        if starting_epoch > 1 {
             println!("resuming at epoch {}/{total_epochs}", self.epoch);
         }
     }
@@ -154,5 +155,22 @@ impl MetricsRenderer for EpochLines {
     fn register_metric(&mut self, definition: MetricDefinition) {
         self.names
             .insert(definition.metric_id, definition.name.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_are_numbered_from_one_and_from_the_checkpoint_on_resume() {
+        let mut lines = EpochLines::new();
+        lines.start(6, 1, None, None);
+        assert_eq!(lines.epoch, 1, "a fresh run starts at epoch 1");
+        lines.update_epoch(1);
+        assert_eq!(lines.epoch, 2, "after epoch 1 ends");
+        let mut resumed = EpochLines::new();
+        resumed.start(6, 3, None, None);
+        assert_eq!(resumed.epoch, 3, "resuming from the epoch-2 checkpoint");
     }
 }

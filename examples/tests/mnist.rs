@@ -27,7 +27,7 @@ fn one_epoch_then_predict(splits: &Splits, out: &Path) -> f64 {
     let device = Device::flex();
     let config = TrainingConfig::new()
         .with_epochs(1)
-        .with_batch_size(16)
+        .with_batch_size(8)
         .with_learning_rate(4e-3);
     let trained = training::train(&config, splits, out, &device, false).unwrap();
     let report = evaluate(&trained.model, &splits.test, 500, &device);
@@ -73,7 +73,7 @@ fn builtin_digits_one_epoch_reaches_90_percent() {
 }
 
 #[test]
-fn mnist_10k_subset_one_epoch_reaches_95_percent() {
+fn mnist_10k_subset_one_epoch_reaches_97_percent() {
     let Some(dir) = std::env::var_os("MNIST_DIR") else {
         eprintln!("skipped: MNIST_DIR is not set (.ci/run sets it to ../shared/data/mnist)");
         return;
@@ -82,10 +82,9 @@ fn mnist_10k_subset_one_epoch_reaches_95_percent() {
     assert_eq!((splits.train.len(), splits.test.len()), (10_000, 2_000));
     let out = tempfile::tempdir().unwrap();
     let accuracy = one_epoch_then_predict(&splits, out.path());
-    // The issue asks for 97%. This model family (one shared-kernel layer and a linear head)
-    // measures 96.0% on these first 2,000 test images after one epoch of 10k (96.9% on the
-    // whole test set): the bar here is what it reliably reaches, the gap is in the CHANGELOG.
-    assert!(accuracy >= 0.95, "accuracy {accuracy}");
+    // The default model (64 channels of 5x5, 4x4 pooling) measured 97.40% here with the
+    // default seed (97.35%, 97.05% and 97.00% with seeds 1, 2 and 3).
+    assert!(accuracy >= 0.97, "accuracy {accuracy}");
 }
 
 #[test]

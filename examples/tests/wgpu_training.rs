@@ -9,6 +9,11 @@ use burn::tensor::{Device, DeviceKind};
 use multi_dilation_examples::training::TrainingConfig;
 use multi_dilation_mnist::{MnistBatcher, SyntheticDigits};
 
+/// Eight Adam steps on one batch of 32: the example's 3e-3 (tuned for 860 steps of 64) makes the
+/// first steps overshoot on the 9,408-input head (on flex too: 2.33 -> 7.10 -> ... 4.17), so
+/// this steps at 5e-4 (flex: 2.33 -> 0.59, falling at every step).
+const LEARNING_RATE: f64 = 5e-4;
+
 #[test]
 fn loss_decreases_on_wgpu() {
     let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
@@ -24,7 +29,7 @@ fn loss_decreases_on_wgpu() {
         let (_, loss) = model.forward_loss(batch.clone());
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(config.learning_rate, model, grads);
+        model = optim.step(LEARNING_RATE, model, grads);
     }
     println!("losses on wgpu: {losses:?}");
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");

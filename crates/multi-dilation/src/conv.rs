@@ -139,6 +139,29 @@ impl MultiDilationConv2d {
         self.forward_concat_at(x, &self.dilations)
     }
 
+    /// ReLU of the concatenated branches with the ReLU inside the fused kernel, when this
+    /// layer concatenates and takes the fused path for `x`; `None` otherwise.
+    #[cfg(feature = "flex")]
+    pub(crate) fn forward_concat_relu_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
+        if self.merge != Merge::Concat || !self.fused_for(x) {
+            return None;
+        }
+        self.check_input(&x.dims());
+        Some(crate::fused::multi_dilation_conv2d_relu(
+            x.clone(),
+            self.weight.val(),
+            self.bias.as_ref().map(|bias| bias.val()),
+            self.stride,
+            &self.dilations,
+        ))
+    }
+
+    /// Without the fused kernel compiled: always `None`.
+    #[cfg(not(feature = "flex"))]
+    pub(crate) fn forward_concat_relu_fused(&self, _x: &Tensor<4>) -> Option<Tensor<4>> {
+        None
+    }
+
     /// Whether the fused kernel computes `x`; panics if the path forces it and it cannot.
     fn fused_for(&self, x: &Tensor<4>) -> bool {
         let fused = self.path.uses_fused(&x.device(), x.dtype(), self.groups);

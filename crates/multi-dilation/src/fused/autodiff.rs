@@ -15,7 +15,8 @@ use super::{FusedGeometry, MultiDilationBackend};
 struct FusedBackward;
 
 impl<B: MultiDilationBackend> Backward<B, 3> for FusedBackward {
-    type State = (NodeId, NodeId, FusedGeometry);
+    /// x, weight, the geometry, and with a ReLU epilogue the output (to mask the gradient).
+    type State = (NodeId, NodeId, FusedGeometry, Option<FloatTensor<B>>);
 
     fn backward(
         self,
@@ -24,7 +25,11 @@ impl<B: MultiDilationBackend> Backward<B, 3> for FusedBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, geometry) = ops.state;
+        let (x_state, weight_state, geometry, rectified) = ops.state;
+        let grad = match rectified {
+            Some(output) => B::relu_backward(output, grad),
+            None => grad,
+        };
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
         let parents = ops.parents;
@@ -62,7 +67,13 @@ impl<B: MultiDilationBackend, C: CheckpointStrategy> MultiDilationBackend for Au
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), geometry);
+                let rectified = geometry.relu.then(|| output.clone());
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    geometry,
+                    rectified,
+                );
                 prep.finish(state, output)
             }
             OpsKind::UnTracked(prep) => prep.finish(output),

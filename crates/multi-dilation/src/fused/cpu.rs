@@ -335,8 +335,14 @@ pub(crate) fn sgemm(dst: &mut [f32], accumulate: bool, lhs: Mat<'_>, rhs: Mat<'_
 }
 
 /// Forward: `[batch, dilations, out, ho, wo]` from input, kernel and bias (`[out]`, may be all
-/// zeros).
-pub(crate) fn forward(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+/// zeros), with ReLU applied to each map as it is finished when `relu`.
+pub(crate) fn forward(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    relu: bool,
+) -> Vec<f32> {
     let (patch, positions, branches) = (plan.patch(), plan.positions(), plan.branches.len());
     let mut output = vec![0.0f32; plan.output_len()];
     if output.is_empty() {
@@ -364,6 +370,11 @@ pub(crate) fn forward(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) 
                     Mat::row_major(kernel, plan.channels_out, patch),
                     Mat::row_major(&cols, patch, positions),
                 );
+                if relu {
+                    for value in map.iter_mut() {
+                        *value = value.max(0.0);
+                    }
+                }
             }
         });
     output
@@ -673,11 +684,16 @@ mod tests {
             let input = values(plan.batch * plan.image(), 10 + p as u64);
             let kernel = values(plan.channels_out * plan.patch(), 20 + p as u64);
             let bias = values(plan.channels_out, 30 + p as u64);
-            let fused = forward(&plan, &input, &kernel, &bias);
+            let fused = forward(&plan, &input, &kernel, &bias, false);
             let reference = direct(&plan, &input, &kernel, &bias);
             assert_eq!(fused.len(), reference.len());
             for (i, (a, b)) in fused.iter().zip(&reference).enumerate() {
                 assert!((a - b).abs() < 1e-5, "plan {p} index {i}: {a} vs {b}");
+            }
+            let rectified = forward(&plan, &input, &kernel, &bias, true);
+            assert!(rectified.contains(&0.0) && rectified.iter().any(|v| *v > 0.0));
+            for (a, b) in rectified.iter().zip(&fused) {
+                assert_eq!(*a, b.max(0.0), "plan {p}: ReLU epilogue");
             }
         }
     }

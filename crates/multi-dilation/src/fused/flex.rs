@@ -58,7 +58,7 @@ impl MultiDilationBackend for Flex {
             plan.channels_out,
             bias.len()
         );
-        let output = cpu::forward(&plan, slice(&x), slice(&weight), bias);
+        let output = cpu::forward(&plan, slice(&x), slice(&weight), bias, geometry.relu);
         tensor(
             output,
             [

@@ -21,6 +21,8 @@ pub struct FusedGeometry {
     pub stride: [usize; 2],
     /// Dilation of each branch, in output order.
     pub dilations: Vec<usize>,
+    /// Apply ReLU to the output inside the kernel (and mask the gradient in backward).
+    pub relu: bool,
 }
 
 /// The fused operation as a burn backend extension. Its output is the channel concatenation of
@@ -39,7 +41,9 @@ pub trait MultiDilationBackend: burn::backend::Backend {
     ) -> FloatTensor<Self>;
 
     /// Backward from `grad` (shaped like the forward output): the gradients of `x`, `weight`
-    /// and the bias, each computed only when `want` (in that order) asks for it.
+    /// and the bias, each computed only when `want` (in that order) asks for it. `grad` is the
+    /// gradient of the convolution's output: with `geometry.relu` the caller has already masked
+    /// it by the ReLU.
     fn multi_dilation_conv2d_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -101,6 +105,45 @@ pub fn multi_dilation_conv2d(
     stride: [usize; 2],
     dilations: &[usize],
 ) -> Tensor<4> {
+    launch(x, weight, bias, stride, dilations, false)
+}
+
+/// ReLU of [`multi_dilation_conv2d`], with the ReLU applied as the kernel writes its output
+/// (one pass over the output less than a separate activation).
+///
+/// # Panics
+/// As [`multi_dilation_conv2d`].
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor, activation::relu};
+/// use multi_dilation::fused;
+///
+/// let device = Device::flex();
+/// let x = Tensor::<4>::random([1, 2, 6, 6], Distribution::Default, &device);
+/// let w = Tensor::<4>::random([3, 2, 3, 3], Distribution::Default, &device);
+/// let fast = fused::multi_dilation_conv2d_relu(x.clone(), w.clone(), None, [1, 1], &[1, 2]);
+/// let slow = relu(fused::multi_dilation_conv2d(x, w, None, [1, 1], &[1, 2]));
+/// assert_eq!(fast.into_data(), slow.into_data());
+/// ```
+pub fn multi_dilation_conv2d_relu(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 2],
+    dilations: &[usize],
+) -> Tensor<4> {
+    launch(x, weight, bias, stride, dilations, true)
+}
+
+fn launch(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 2],
+    dilations: &[usize],
+    relu: bool,
+) -> Tensor<4> {
     assert!(
         is_supported(&x.device(), x.dtype(), 1),
         "fused::multi_dilation_conv2d: needs an f32 tensor on Flex, got {:?} on {:?}",
@@ -110,6 +153,7 @@ pub fn multi_dilation_conv2d(
     let geometry = FusedGeometry {
         stride,
         dilations: dilations.to_vec(),
+        relu,
     };
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(Dispatch::multi_dilation_conv2d(

@@ -140,7 +140,7 @@ pub fn load_net(
 /// let path = std::env::temp_dir().join("multi-dilation-doc-export.safetensors");
 /// pytorch::save(&net, &path)?;
 /// let file = WeightFile::open(&path)?;
-/// assert_eq!(file.shape("head.weight"), Some(&[10, 96 * 14 * 14][..]));
+/// assert_eq!(file.shape("head.weight"), Some(&[10, 192 * 7 * 7][..]));
 /// # Ok::<(), multi_dilation::interop::InteropError>(())
 /// ```
 pub fn save<M: ModuleSnapshot>(module: &M, path: impl AsRef<Path>) -> Result<(), InteropError> {

@@ -94,7 +94,7 @@ fn net_config_errors_name_nested_fields() {
         .with_input_shape([1, 1, 1])
         .try_init(&device)
         .unwrap_err();
-    assert_names(&e, "pooling", "Max2x2");
+    assert_names(&e, "pooling", "Max4x4");
 }
 
 #[test]

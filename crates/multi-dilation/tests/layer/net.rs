@@ -13,11 +13,12 @@ fn default_is_the_mnist_classifier() {
     let config = MultiDilationNetConfig::new();
     assert_eq!(config.input_shape, [1, 28, 28]);
     assert_eq!(config.num_classes, 10);
-    assert_eq!(config.pooling, Pooling::Max2x2);
+    assert_eq!(config.pooling, Pooling::Max4x4);
+    assert_eq!(config.conv.kernel_size, [5, 5]);
     let net = config.init(&device());
-    assert_eq!(net.conv.output_channels(), 96);
-    // conv: 32*9 + 32; head: 96*14*14*10 + 10.
-    assert_eq!(net.num_params(), 320 + 96 * 14 * 14 * 10 + 10);
+    assert_eq!(net.conv.output_channels(), 192);
+    // conv: 64*25 + 64; head: 192*7*7*10 + 10.
+    assert_eq!(net.num_params(), 1664 + 192 * 7 * 7 * 10 + 10);
 }
 
 /// Per-branch activation, then merge, pooling on the host, then the head by hand.
@@ -81,7 +82,8 @@ fn forward_equals_the_parts_composed_by_hand() {
         let config = MultiDilationNetConfig::new()
             .with_input_shape([2, 9, 8])
             .with_num_classes(3)
-            .with_conv(MultiDilationConv2dConfig::new([2, 3], [3, 3]).with_merge(merge));
+            .with_conv(MultiDilationConv2dConfig::new([2, 3], [3, 3]).with_merge(merge))
+            .with_pooling(Pooling::Max2x2); // what `by_hand` computes
         let mut net = config.init(&device);
         net.conv.weight = Param::from_tensor(tensor([3, 2, 3, 3], 80, &device));
         let x = tensor([2, 2, 9, 8], 81, &device);

@@ -99,19 +99,48 @@ fn forcing_the_fused_path_where_it_cannot_run_is_a_config_error() {
 }
 
 #[test]
-fn a_net_gives_the_same_logits_on_both_paths() {
+fn a_net_gives_the_same_logits_and_gradients_on_both_paths() {
+    // ReLU after a concatenation runs inside the fused kernel (with its gradient mask): the
+    // logits and every gradient must equal the per-dilation net's.
     use burn::module::Module;
     use multi_dilation::MultiDilationNetConfig;
     let device = device().autodiff();
+    // No pooling: the head sees every position, negative pre-activations included, so a
+    // missing ReLU mask in backward would change the gradients (4x4 max pooling hides it).
     let config = MultiDilationNetConfig::new()
         .with_input_shape([1, 12, 12])
-        .with_conv(MultiDilationConv2dConfig::new([1, 4], [3, 3]));
+        .with_conv(MultiDilationConv2dConfig::new([1, 4], [3, 3]))
+        .with_pooling(multi_dilation::Pooling::None);
     let net = config.init(&device);
-    let x = tensor([4, 1, 12, 12], 5, &device);
     let mut plain = net.clone();
     plain.conv = plain.conv.with_path(ExecutionPath::PerDilation);
-    let a = host(net.forward(x.clone()));
-    let b = host(plain.forward(x));
-    assert_rel_close(&a, &b, 1e-5, "net logits");
+    let r = tensor([4, 10], 6, &device);
+    let run = |net: &multi_dilation::MultiDilationNet| {
+        let x = tensor([4, 1, 12, 12], 5, &device).require_grad();
+        let logits = net.forward(x.clone());
+        let grads = (logits.clone() * r.clone()).sum().backward();
+        [
+            host(logits),
+            host(x.grad(&grads).unwrap()),
+            host(net.conv.weight.val().grad(&grads).unwrap()),
+            host(net.conv.bias.as_ref().unwrap().val().grad(&grads).unwrap()),
+            host(net.head.weight.val().grad(&grads).unwrap()),
+        ]
+    };
+    let (got, want) = (run(&net), run(&plain));
+    for (k, what) in [
+        "logits",
+        "grad x",
+        "grad conv weight",
+        "grad conv bias",
+        "grad head",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_rel_close(&got[k], &want[k], 1e-5, what);
+    }
+    // The ReLU is active: some pre-activations are negative, so masking matters.
+    assert!(got[1].iter().any(|g| *g != 0.0));
     assert_eq!(net.num_params(), plain.num_params());
 }
