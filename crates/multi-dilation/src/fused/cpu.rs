@@ -438,11 +438,12 @@ pub(crate) fn backward(
                 }
                 if want_kernel {
                     plan.input_taps(branch).im2col(pixels, &mut scratch.cols);
+                    // The transpose, `[patch, out]`: the im2col matrix is the row-major lhs.
                     sgemm(
                         &mut acc.kernel,
                         true,
-                        Mat::row_major(grad, out, positions),
-                        Mat::transposed(&scratch.cols, positions, patch),
+                        Mat::row_major(&scratch.cols, patch, positions),
+                        Mat::transposed(grad, positions, out),
                     );
                 }
                 if let Some(image_grad) = image_grad.as_deref_mut() {
@@ -520,7 +521,16 @@ pub(crate) fn backward(
     .unwrap_or_else(partial);
     Grads {
         input: want_input.then_some(grad_input),
-        kernel: want_kernel.then_some(total.kernel),
+        kernel: want_kernel.then(|| {
+            // `[patch, out]` back to the kernel's `[out, patch]`.
+            let mut kernel_grad = vec![0.0; out * patch];
+            for (k, row) in total.kernel.chunks(out).enumerate() {
+                for (o, value) in row.iter().enumerate() {
+                    kernel_grad[o * patch + k] = *value;
+                }
+            }
+            kernel_grad
+        }),
         bias: want_bias.then_some(total.bias),
     }
 }
