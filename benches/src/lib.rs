@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use std::time::Instant;
+
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -14,6 +16,36 @@ use multi_dilation::padding::same_padding;
 use multi_dilation::{
     ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNetConfig,
 };
+
+/// glibc's malloc returns large tensors' memory to the OS and faults it back in on every step;
+/// mimalloc keeps it, like PyTorch's CPU allocator does (measured: see the README). Every bench
+/// binary links this library, so all of them allocate through mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The median of `repeats` timed calls of `f`, in milliseconds, after one untimed warm-up call.
+///
+/// # Panics
+/// Panics if `repeats` is zero.
+///
+/// # Example
+/// ```
+/// let ms = multi_dilation_benches::median_ms(3, || {});
+/// assert!(ms >= 0.0);
+/// ```
+pub fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
+    assert!(repeats > 0, "median_ms: repeats must be at least 1, got 0");
+    f();
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[repeats / 2]
+}
 
 /// The dilations of every benchmark.
 pub const DILATIONS: [usize; 3] = [1, 2, 3];

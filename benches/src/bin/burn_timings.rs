@@ -1,31 +1,11 @@
 //! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
-//! forward+backward on S1-S4 (default path, and forced per-dilation) and the MNIST model's training images/s, on flex (or the device
-//! `BURN_DEVICE` selects).
+//! forward+backward on S1-S4 (default path, and forced per-dilation) and the MNIST model's
+//! training images/s, on flex (or the device `BURN_DEVICE` selects).
 //!
 //! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
 
-use std::time::Instant;
-
-/// glibc's malloc returns large tensors' memory to the OS and faults it back in on every step;
-/// mimalloc keeps it, like PyTorch's CPU allocator does (measured: see the README).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use burn::tensor::Device;
-use multi_dilation_benches::{MnistStep, Path, SHAPES, Workload, input, run};
-
-fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm-up
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[repeats / 2]
-}
+use multi_dilation_benches::{MnistStep, Path, SHAPES, Workload, input, median_ms, run};
 
 fn main() {
     let repeats: usize = std::env::args()

@@ -6,10 +6,6 @@
 use burn::tensor::Device;
 use multi_dilation_benches::{Path, SHAPES, Workload, input, run};
 
-/// The same allocator as the timings, so both measure the same thing.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage =

@@ -122,7 +122,6 @@ impl MultiDilationConv2d {
 
     /// The branches at `dilations` concatenated on the channel axis, by this layer's path.
     fn forward_concat_at(&self, x: Tensor<4>, dilations: &[usize]) -> Tensor<4> {
-        self.fused_for(&x);
         self.check_input(&x.dims());
         functional::multi_dilation_conv2d_concat(
             x,
@@ -164,14 +163,7 @@ impl MultiDilationConv2d {
 
     /// Whether the fused kernel computes `x`; panics if the path forces it and it cannot.
     fn fused_for(&self, x: &Tensor<4>) -> bool {
-        let fused = self.path.uses_fused(&x.device(), x.dtype(), self.groups);
-        assert!(
-            fused || self.path != ExecutionPath::Fused,
-            "MultiDilationConv2d: path Fused needs an f32 input on Flex, got {:?} on {:?}",
-            x.dtype(),
-            x.device()
-        );
-        fused
+        self.path.resolve(x, self.groups)
     }
 
     /// One branch at `dilation`, which need not be one of the configured dilations (the shared

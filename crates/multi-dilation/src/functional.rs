@@ -93,6 +93,9 @@ pub fn multi_dilation_conv2d(
 /// kernel when `path` selects it for `x` (see [`ExecutionPath::uses_fused`]) and by one conv2d
 /// per dilation otherwise.
 ///
+/// # Panics
+/// Panics if `path` is [`ExecutionPath::Fused`] and the fused kernel cannot run for `x`.
+///
 /// # Example
 /// ```
 /// use burn::tensor::{Device, Tensor};
@@ -114,11 +117,10 @@ pub fn multi_dilation_conv2d_concat(
     groups: usize,
     path: ExecutionPath,
 ) -> Tensor<4> {
-    #[cfg(feature = "flex")]
-    if path.uses_fused(&x.device(), x.dtype(), groups) {
+    if path.resolve(&x, groups) {
+        #[cfg(feature = "flex")]
         return crate::fused::multi_dilation_conv2d(x, weight, bias, stride, dilations);
     }
-    let _ = path;
     Tensor::cat(
         multi_dilation_conv2d(x, weight, bias, stride, dilations, groups),
         1,

@@ -1,7 +1,7 @@
 //! [`ExecutionPath`]: which implementation computes a [`MultiDilationConv2d`](crate::MultiDilationConv2d).
 
 use burn::config::Config;
-use burn::tensor::{DType, Device};
+use burn::tensor::{DType, Device, Tensor};
 
 /// How the layer computes its branches. Both paths give the same numbers (to float rounding);
 /// they differ in speed and memory.
@@ -48,6 +48,22 @@ impl ExecutionPath {
             ExecutionPath::PerDilation => false,
             ExecutionPath::Auto | ExecutionPath::Fused => fused_available(device, dtype, groups),
         }
+    }
+}
+
+impl ExecutionPath {
+    /// [`uses_fused`](Self::uses_fused) for the input `x`; panics when the path is `Fused`
+    /// and the fused kernel cannot run for `x`.
+    pub(crate) fn resolve(self, x: &Tensor<4>, groups: usize) -> bool {
+        let fused = self.uses_fused(&x.device(), x.dtype(), groups);
+        assert!(
+            fused || self != ExecutionPath::Fused,
+            "ExecutionPath::Fused needs an f32 input on Flex and groups 1, got {:?} on {:?} \
+             with groups {groups}",
+            x.dtype(),
+            x.device()
+        );
+        fused
     }
 }
 
