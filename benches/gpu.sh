@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # On a machine with a GPU: the layer's exactness tests on wgpu (every layer and interop test,
-# training steps), then the wgpu criterion benches (forward and forward+backward, S1-S4,
-# against independent and single Conv2d). Usage: bash benches/gpu.sh [criterion filter]
+# the fused CubeCL kernels against the per-dilation path, training steps), then the wgpu
+# criterion benches (forward and forward+backward, S1-S4: the layer's default path, forced
+# per-dilation, forced fused, against independent and single Conv2d). `layer_fused` against
+# `layer_per_dilation` decides whether `ExecutionPath::Auto` should take the fused kernel on
+# GPUs (see `fused::is_preferred`). Usage: bash benches/gpu.sh [criterion filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/multi-dilation-target}"

@@ -11,7 +11,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::tensor::{DType, Device, Distribution, Int, Tensor};
 use multi_dilation::padding::same_padding;
 use multi_dilation::{
     ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNetConfig,
@@ -113,6 +113,9 @@ pub enum Path {
     Layer,
     /// `MultiDilationConv2d` forced to one backend conv2d per dilation.
     LayerPerDilation,
+    /// `MultiDilationConv2d` forced to the fused kernel (`ExecutionPath::Fused`): on flex the
+    /// same as `Layer`; on wgpu the CubeCL kernels, which `Auto` does not take there.
+    LayerFused,
     /// N independent burn `Conv2d`, concatenated: the same FLOPs, N kernels.
     Independent,
     /// One burn `Conv2d` at dilation 1: 1/N of the FLOPs.
@@ -121,9 +124,10 @@ pub enum Path {
 
 impl Path {
     /// All paths.
-    pub const ALL: [Path; 4] = [
+    pub const ALL: [Path; 5] = [
         Path::Layer,
         Path::LayerPerDilation,
+        Path::LayerFused,
         Path::Independent,
         Path::Single,
     ];
@@ -133,8 +137,33 @@ impl Path {
         match self {
             Path::Layer => "layer",
             Path::LayerPerDilation => "layer_per_dilation",
+            Path::LayerFused => "layer_fused",
             Path::Independent => "independent",
             Path::Single => "single",
+        }
+    }
+
+    /// Whether this path runs on `device`: the forced fused kernel needs Flex or wgpu.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::Device;
+    /// use multi_dilation_benches::Path;
+    ///
+    /// assert!(Path::LayerFused.runs_on(&Device::flex()));
+    /// # #[allow(deprecated)]
+    /// # let ndarray = Device::ndarray();
+    /// assert!(!Path::LayerFused.runs_on(&ndarray));
+    /// ```
+    pub fn runs_on(self, device: &Device) -> bool {
+        self != Path::LayerFused || ExecutionPath::Fused.uses_fused(device, DType::F32, 1)
+    }
+
+    fn execution_path(self) -> ExecutionPath {
+        match self {
+            Path::LayerPerDilation => ExecutionPath::PerDilation,
+            Path::LayerFused => ExecutionPath::Fused,
+            _ => ExecutionPath::Auto,
         }
     }
 }
@@ -159,14 +188,10 @@ impl Workload {
     /// Builds `path` for `shape` on `device`.
     pub fn new(path: Path, shape: &Shape, device: &Device) -> Self {
         match path {
-            Path::Layer | Path::LayerPerDilation => Workload::Layer(
+            Path::Layer | Path::LayerPerDilation | Path::LayerFused => Workload::Layer(
                 MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
                     .with_dilations(DILATIONS.to_vec())
-                    .with_path(if path == Path::Layer {
-                        ExecutionPath::Auto
-                    } else {
-                        ExecutionPath::PerDilation
-                    })
+                    .with_path(path.execution_path())
                     .init(device),
             ),
             Path::Independent => {

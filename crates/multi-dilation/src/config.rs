@@ -127,8 +127,9 @@ impl MultiDilationConv2dConfig {
                 "path",
                 &self.path,
                 format!(
-                    "the fused kernel needs the crate feature `flex`, a Flex device, f32 and \
-                     groups 1 (device {device:?}, groups {})",
+                    "the fused kernel needs f32, groups 1 and a Flex device (crate feature \
+                     `flex`) or a cubecl device such as wgpu (feature `wgpu`) (device \
+                     {device:?}, groups {})",
                     self.groups
                 ),
             ));

@@ -140,7 +140,7 @@ impl MultiDilationConv2d {
 
     /// ReLU of the concatenated branches with the ReLU inside the fused kernel, when this
     /// layer concatenates and takes the fused path for `x`; `None` otherwise.
-    #[cfg(feature = "flex")]
+    #[cfg(any(feature = "flex", feature = "wgpu"))]
     pub(crate) fn forward_concat_relu_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
         if self.merge != Merge::Concat || !self.fused_for(x) {
             return None;
@@ -156,7 +156,7 @@ impl MultiDilationConv2d {
     }
 
     /// Without the fused kernel compiled: always `None`.
-    #[cfg(not(feature = "flex"))]
+    #[cfg(not(any(feature = "flex", feature = "wgpu")))]
     pub(crate) fn forward_concat_relu_fused(&self, _x: &Tensor<4>) -> Option<Tensor<4>> {
         None
     }

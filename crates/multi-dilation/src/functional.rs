@@ -118,7 +118,7 @@ pub fn multi_dilation_conv2d_concat(
     path: ExecutionPath,
 ) -> Tensor<4> {
     if path.resolve(&x, groups) {
-        #[cfg(feature = "flex")]
+        #[cfg(any(feature = "flex", feature = "wgpu"))]
         return crate::fused::multi_dilation_conv2d(x, weight, bias, stride, dilations);
     }
     Tensor::cat(

@@ -8,8 +8,8 @@
 //! - [`ClassificationBatch`] and, with the feature `train`, burn's `TrainStep` and
 //!   `InferenceStep` for [`MultiDilationNet`], so `SupervisedTraining` trains it directly.
 //! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule.
-//! - [`ExecutionPath`] and, with the feature `flex`, [`fused`]: one fused kernel for every
-//!   dilation, forward and backward, on burn's Flex CPU backend.
+//! - [`ExecutionPath`] and, with the feature `flex` or `wgpu`, [`fused`]: one fused kernel for
+//!   every dilation, forward and backward, on burn's Flex CPU backend and its CubeCL backend.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -17,7 +17,7 @@ mod config;
 mod conv;
 mod error;
 pub mod functional;
-#[cfg(feature = "flex")]
+#[cfg(any(feature = "flex", feature = "wgpu"))]
 pub mod fused;
 #[cfg(feature = "interop")]
 pub mod interop;

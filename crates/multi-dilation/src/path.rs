@@ -22,13 +22,15 @@ use burn::tensor::{DType, Device, Tensor};
 /// ```
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
 pub enum ExecutionPath {
-    /// The fused kernel where it is available (Flex, `f32`, groups 1, with the crate feature
-    /// `flex`), one conv2d per dilation elsewhere. The default.
+    /// The fused kernel where it is available and measured faster (Flex, `f32`, groups 1, with
+    /// the crate feature `flex`), one conv2d per dilation elsewhere, GPUs included (see
+    /// [`fused::is_preferred`](crate::fused::is_preferred)). The default.
     Auto,
     /// One backend conv2d per dilation, then the merge: works on every backend.
     PerDilation,
-    /// The fused kernel ([`fused`](crate::fused)); `try_init` returns an error where it is not
-    /// available.
+    /// The fused kernel ([`fused`](crate::fused)) wherever it runs: Flex (feature `flex`) or a
+    /// cubecl device such as wgpu (feature `wgpu`); `try_init` returns an error where it
+    /// cannot.
     Fused,
 }
 
@@ -46,7 +48,8 @@ impl ExecutionPath {
     pub fn uses_fused(self, device: &Device, dtype: DType, groups: usize) -> bool {
         match self {
             ExecutionPath::PerDilation => false,
-            ExecutionPath::Auto | ExecutionPath::Fused => fused_available(device, dtype, groups),
+            ExecutionPath::Auto => fused_preferred(device, dtype, groups),
+            ExecutionPath::Fused => fused_available(device, dtype, groups),
         }
     }
 }
@@ -58,8 +61,8 @@ impl ExecutionPath {
         let fused = self.uses_fused(&x.device(), x.dtype(), groups);
         assert!(
             fused || self != ExecutionPath::Fused,
-            "ExecutionPath::Fused needs an f32 input on Flex and groups 1, got {:?} on {:?} \
-             with groups {groups}",
+            "ExecutionPath::Fused needs an f32 input on Flex or a cubecl device (wgpu) and \
+             groups 1, got {:?} on {:?} with groups {groups}",
             x.dtype(),
             x.device()
         );
@@ -67,12 +70,22 @@ impl ExecutionPath {
     }
 }
 
-#[cfg(feature = "flex")]
+#[cfg(any(feature = "flex", feature = "wgpu"))]
 pub(crate) fn fused_available(device: &Device, dtype: DType, groups: usize) -> bool {
     crate::fused::is_supported(device, dtype, groups)
 }
 
-#[cfg(not(feature = "flex"))]
+#[cfg(any(feature = "flex", feature = "wgpu"))]
+fn fused_preferred(device: &Device, dtype: DType, groups: usize) -> bool {
+    crate::fused::is_preferred(device, dtype, groups)
+}
+
+#[cfg(not(any(feature = "flex", feature = "wgpu")))]
 pub(crate) fn fused_available(_device: &Device, _dtype: DType, _groups: usize) -> bool {
+    false
+}
+
+#[cfg(not(any(feature = "flex", feature = "wgpu")))]
+fn fused_preferred(_device: &Device, _dtype: DType, _groups: usize) -> bool {
     false
 }

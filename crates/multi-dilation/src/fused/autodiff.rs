@@ -1,5 +1,5 @@
 //! [`MultiDilationBackend`] for `Autodiff<B>`: the forward of `B`, and a backward step that
-//! calls `B`'s fused backward once for the input, kernel and bias gradients.
+//! calls `B`'s combined backward once for the input, kernel and bias gradients.
 
 use burn::backend::AutodiffBackend;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
@@ -80,6 +80,47 @@ impl<B: MultiDilationBackend, C: CheckpointStrategy> MultiDilationBackend for Au
         }
     }
 
+    // Gradients of gradients are not tracked: the backward operations return constants,
+    // computed by `B`.
+
+    fn multi_dilation_conv2d_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::multi_dilation_conv2d_input_grad(
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+            geometry,
+        ))
+    }
+
+    fn multi_dilation_conv2d_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::multi_dilation_conv2d_weight_grad(
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+            geometry,
+        ))
+    }
+
+    fn multi_dilation_conv2d_bias_grad(
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::multi_dilation_conv2d_bias_grad(
+            grad.into_primitive(),
+            geometry,
+        ))
+    }
+
     fn multi_dilation_conv2d_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -91,7 +132,6 @@ impl<B: MultiDilationBackend, C: CheckpointStrategy> MultiDilationBackend for Au
         Option<FloatTensor<Self>>,
         Option<FloatTensor<Self>>,
     ) {
-        // Gradients of gradients are not tracked: the results are constants.
         let (gx, gw, gb) = B::multi_dilation_conv2d_backward(
             x.into_primitive(),
             weight.into_primitive(),

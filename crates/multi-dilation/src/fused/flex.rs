@@ -5,7 +5,7 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::{Shape, TensorData};
 
 use super::cpu::{self, Plan};
-use super::{FusedGeometry, MultiDilationBackend};
+use super::{FusedGeometry, MultiDilationBackend, output_shape};
 
 /// The contiguous `f32` values of `tensor`, and its shape.
 fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
@@ -59,17 +59,34 @@ impl MultiDilationBackend for Flex {
             bias.len()
         );
         let output = cpu::forward(&plan, slice(&x), slice(&weight), bias, geometry.relu);
-        tensor(
-            output,
-            [
-                plan.batch,
-                plan.branches.len() * plan.channels_out,
-                plan.out_height,
-                plan.out_width,
-            ],
-        )
+        let shape = output_shape(&Shape::from(x_dims), &Shape::from(w_dims), &geometry);
+        tensor(output, shape)
     }
 
+    fn multi_dilation_conv2d_input_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        geometry: FusedGeometry,
+    ) -> FlexTensor {
+        let (gx, _, _) =
+            Self::multi_dilation_conv2d_backward(x, weight, grad, geometry, [true, false, false]);
+        gx.expect("asked for the input gradient")
+    }
+
+    fn multi_dilation_conv2d_weight_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        geometry: FusedGeometry,
+    ) -> FlexTensor {
+        let (_, gw, _) =
+            Self::multi_dilation_conv2d_backward(x, weight, grad, geometry, [false, true, false]);
+        gw.expect("asked for the kernel gradient")
+    }
+
+    /// One pass for every gradient asked for: the kernel and bias gradients are summed in the
+    /// same loop over the output gradient.
     fn multi_dilation_conv2d_backward(
         x: FlexTensor,
         weight: FlexTensor,

@@ -2,16 +2,24 @@
 //! one read of the input and, in backward, the kernel gradient summed over every dilation.
 //!
 //! It is a burn backend extension ([`MultiDilationBackend`]) with a hand-written backward,
-//! implemented for Flex (burn's CPU backend, feature `flex`). On any other backend, other
-//! dtypes than `f32`, or grouped convolutions, [`is_supported`] is false and the layer uses one
-//! conv2d per dilation instead (see [`ExecutionPath`](crate::ExecutionPath)).
+//! implemented for Flex (burn's CPU backend, feature `flex`: im2col and one GEMM per image and
+//! dilation) and for burn's CubeCL backend (feature `wgpu`: direct kernels, which also serve
+//! the other cubecl runtimes, under burn's kernel fusion). On any other backend, other dtypes
+//! than `f32`, or grouped convolutions, [`is_supported`] is false and the layer uses one conv2d
+//! per dilation instead (see [`ExecutionPath`](crate::ExecutionPath)).
 
 mod autodiff;
+#[cfg(feature = "flex")]
 mod cpu;
+#[cfg(feature = "wgpu")]
+mod cube;
+#[cfg(feature = "flex")]
 mod flex;
 
-use burn::backend::{Dispatch, backend_extension, tensor::FloatTensor};
-use burn::tensor::{DType, Device, Tensor};
+use burn::backend::{Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::tensor::{DType, Device, Shape, Tensor};
+
+use crate::padding::same_output_size;
 
 /// The non-tensor arguments of the fused operation: stride and dilations ('same' padding is
 /// derived from them, by [`same_padding`](crate::padding::same_padding)).
@@ -25,14 +33,53 @@ pub struct FusedGeometry {
     pub relu: bool,
 }
 
+/// The shape of the fused output for inputs shaped `x` and `weight`:
+/// `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`.
+///
+/// # Panics
+/// Panics if `x` or `weight` does not have 4 dimensions.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Shape;
+/// use multi_dilation::fused::{FusedGeometry, output_shape};
+///
+/// let geometry = FusedGeometry { stride: [2, 1], dilations: vec![1, 2, 3], relu: false };
+/// let shape = output_shape(&Shape::new([8, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &geometry);
+/// assert_eq!(shape, Shape::new([8, 15, 4, 10]));
+/// ```
+pub fn output_shape(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Shape {
+    assert!(
+        x.num_dims() == 4 && weight.num_dims() == 4,
+        "fused multi-dilation conv2d: x and weight must have 4 dimensions, got {x:?} and {weight:?}"
+    );
+    Shape::new([
+        x[0],
+        geometry.dilations.len() * weight[0],
+        same_output_size(x[2], geometry.stride[0]),
+        same_output_size(x[3], geometry.stride[1]),
+    ])
+}
+
 /// The fused operation as a burn backend extension. Its output is the channel concatenation of
-/// the branches: `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`.
+/// the branches, shaped by [`output_shape`].
+///
+/// Each backend implements the forward and the input and kernel gradients; the bias gradient
+/// (a sum of the output gradient) and the combined backward have default bodies, which Flex
+/// overrides with one pass for all three gradients. Under burn's kernel fusion
+/// (`Fusion<CubeBackend>`, the default wgpu backend) the operations are registered lazily.
 // The backward's tuple of optional gradients must be spelled out for the macro to map it.
 #[allow(clippy::type_complexity)]
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    Cube: cfg(feature = "wgpu"),
+    Fusion: cfg(feature = "wgpu"),
+    Autodiff
+)]
 pub trait MultiDilationBackend: burn::backend::Backend {
     /// Forward: `x` `[batch, in, h, w]`, `weight` `[out, in, kh, kw]`, `bias` `[out]` (zeros
     /// for a layer without bias: an untracked bias gets no gradient).
+    #[fusion(dtype = x, shape = output_shape(x, weight, geometry))]
     fn multi_dilation_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -40,10 +87,45 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         geometry: FusedGeometry,
     ) -> FloatTensor<Self>;
 
-    /// Backward from `grad` (shaped like the forward output): the gradients of `x`, `weight`
-    /// and the bias, each computed only when `want` (in that order) asks for it. `grad` is the
-    /// gradient of the convolution's output: with `geometry.relu` the caller has already masked
-    /// it by the ReLU.
+    /// The gradient of `x` from `grad`, the gradient of the convolution's output (with
+    /// `geometry.relu` the caller has already masked it by the ReLU). `x` gives the shape.
+    #[fusion(dtype = x, shape = x)]
+    fn multi_dilation_conv2d_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of the shared `weight`, summed over every image and every dilation.
+    #[fusion(dtype = weight, shape = weight)]
+    fn multi_dilation_conv2d_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of the bias `[out]`: `grad` summed over images, dilations and positions.
+    #[fusion(default)]
+    fn multi_dilation_conv2d_bias_grad(
+        grad: FloatTensor<Self>,
+        geometry: FusedGeometry,
+    ) -> FloatTensor<Self> {
+        let dims = grad.shape();
+        let branches = geometry.dilations.len();
+        let out = dims[1] / branches;
+        let rows = Self::float_reshape(
+            grad,
+            Shape::new([dims[0] * branches, out, dims[2] * dims[3]]),
+        );
+        let sums = Self::float_sum_dim(Self::float_sum_dim(rows, 2), 0);
+        Self::float_reshape(sums, Shape::new([out]))
+    }
+
+    /// The gradients of `x`, `weight` and the bias, each computed only when `want` (in that
+    /// order) asks for it.
+    #[fusion(default)]
     fn multi_dilation_conv2d_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -54,11 +136,27 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         Option<FloatTensor<Self>>,
         Option<FloatTensor<Self>>,
         Option<FloatTensor<Self>>,
-    );
+    ) {
+        let [want_x, want_weight, want_bias] = want;
+        let grad_x = want_x.then(|| {
+            Self::multi_dilation_conv2d_input_grad(
+                x.clone(),
+                weight.clone(),
+                grad.clone(),
+                geometry.clone(),
+            )
+        });
+        let grad_weight = want_weight.then(|| {
+            Self::multi_dilation_conv2d_weight_grad(x, weight, grad.clone(), geometry.clone())
+        });
+        let grad_bias = want_bias.then(|| Self::multi_dilation_conv2d_bias_grad(grad, geometry));
+        (grad_x, grad_weight, grad_bias)
+    }
 }
 
-/// Whether the fused operation runs for `x` on `device` with `groups`: Flex (directly or under
-/// autodiff), `f32`, groups 1.
+/// Whether the fused operation runs for `x` on `device` with `groups`: `f32`, groups 1, on Flex
+/// (feature `flex`) or a cubecl device such as wgpu (feature `wgpu`), directly or under
+/// autodiff.
 ///
 /// # Example
 /// ```
@@ -70,12 +168,45 @@ pub trait MultiDilationBackend: burn::backend::Backend {
 /// assert!(!fused::is_supported(&Device::ndarray(), DType::F32, 1));
 /// ```
 pub fn is_supported(device: &Device, dtype: DType, groups: usize) -> bool {
-    groups == 1
-        && dtype == DType::F32
-        && matches!(
-            device.clone().without_autodiff().as_dispatch(),
-            burn::backend::DispatchDevice::Flex(_)
-        )
+    let device = device.clone().without_autodiff();
+    groups == 1 && dtype == DType::F32 && (on_flex(&device) || on_cube(&device))
+}
+
+/// Whether the fused kernel is the faster path on `device`, so that
+/// [`ExecutionPath::Auto`](crate::ExecutionPath::Auto) takes it: measured on Flex
+/// (`benches/compare.sh`); not yet on a GPU, where burn's own convolutions are tuned kernels
+/// and `benches/gpu.sh` compares both paths.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{DType, Device};
+/// use multi_dilation::fused;
+///
+/// assert!(fused::is_preferred(&Device::flex(), DType::F32, 1));
+/// assert!(!fused::is_preferred(&Device::ndarray(), DType::F32, 1));
+/// ```
+pub fn is_preferred(device: &Device, dtype: DType, groups: usize) -> bool {
+    is_supported(device, dtype, groups) && on_flex(&device.clone().without_autodiff())
+}
+
+#[cfg(feature = "flex")]
+fn on_flex(device: &Device) -> bool {
+    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+}
+
+#[cfg(not(feature = "flex"))]
+fn on_flex(_device: &Device) -> bool {
+    false
+}
+
+#[cfg(feature = "wgpu")]
+fn on_cube(device: &Device) -> bool {
+    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn on_cube(_device: &Device) -> bool {
+    false
 }
 
 /// Every branch of `x` convolved with the one `weight` (and `bias`) at `dilations`, 'same'
@@ -146,7 +277,8 @@ fn launch(
 ) -> Tensor<4> {
     assert!(
         is_supported(&x.device(), x.dtype(), 1),
-        "fused::multi_dilation_conv2d: needs an f32 tensor on Flex, got {:?} on {:?}",
+        "fused::multi_dilation_conv2d: needs an f32 tensor on Flex or a cubecl device (wgpu), \
+         got {:?} on {:?}",
         x.dtype(),
         x.device()
     );

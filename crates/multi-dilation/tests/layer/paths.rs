@@ -1,6 +1,7 @@
 //! The fused kernel equals the per-dilation path: forward and the gradients of input, kernel
-//! and bias, in every configuration of the equivalence tests and every merge. On a backend
-//! without the fused kernel (ndarray, wgpu) `Auto` must fall back and still agree.
+//! and bias, in every configuration of the equivalence tests and every merge, on Flex (the CPU
+//! kernel) and on wgpu (the CubeCL kernels, forced: `Auto` keeps burn's convolutions there). On
+//! a backend without the fused kernel (ndarray) `Auto` must fall back and still agree.
 
 use burn::tensor::{DType, Tensor};
 use multi_dilation::{ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig};
@@ -38,6 +39,7 @@ fn run(layer: &MultiDilationConv2d, x: &Tensor<4>, seed: u64) -> [Vec<f32>; 4] {
     ]
 }
 
+/// Whether `Auto` takes the fused kernel: on Flex only.
 fn fused_expected(groups: usize) -> bool {
     cfg!(feature = "flex")
         && groups == 1
@@ -45,6 +47,34 @@ fn fused_expected(groups: usize) -> bool {
             device().as_dispatch(),
             burn::backend::DispatchDevice::Flex(_)
         )
+}
+
+/// Whether the fused kernel runs at all: on Flex, and on wgpu with the feature `wgpu`.
+fn fused_supported(groups: usize) -> bool {
+    fused_expected(groups) || (cfg!(feature = "wgpu") && groups == 1 && on_wgpu())
+}
+
+#[cfg(feature = "wgpu")]
+fn on_wgpu() -> bool {
+    matches!(
+        device().as_dispatch(),
+        burn::backend::DispatchDevice::Cube(_)
+    )
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn on_wgpu() -> bool {
+    false
+}
+
+/// The path under test: the fused kernel forced wherever it runs, `Auto` (the fallback)
+/// elsewhere.
+fn path_under_test(groups: usize) -> ExecutionPath {
+    if fused_supported(groups) {
+        ExecutionPath::Fused
+    } else {
+        ExecutionPath::Auto
+    }
 }
 
 #[test]
@@ -61,10 +91,16 @@ fn auto_and_fused_equal_per_dilation_forward_and_gradients() {
                 fused_expected(case.groups),
                 "case {c}: Auto's choice"
             );
-            fused_cases += usize::from(fused_expected(case.groups));
+            assert_eq!(
+                ExecutionPath::Fused.uses_fused(&device, DType::F32, case.groups),
+                fused_supported(case.groups),
+                "case {c}: where Fused runs"
+            );
+            fused_cases += usize::from(fused_supported(case.groups));
             let plain = auto.clone().with_path(ExecutionPath::PerDilation);
+            let tested = auto.with_path(path_under_test(case.groups));
             let x = case.x(200 + c as u64, &device);
-            let got = run(&auto, &x, 300 + c as u64);
+            let got = run(&tested, &x, 300 + c as u64);
             let want = run(&plain, &x, 300 + c as u64);
             for (k, what) in ["output", "grad x", "grad weight", "grad bias"]
                 .iter()
@@ -79,7 +115,7 @@ fn auto_and_fused_equal_per_dilation_forward_and_gradients() {
             }
         }
     }
-    if fused_expected(1) {
+    if fused_supported(1) {
         // 5 of the 7 cases have groups 1, times 4 merges.
         assert_eq!(fused_cases, 20);
     }
@@ -95,7 +131,7 @@ fn forcing_the_fused_path_where_it_cannot_run_is_a_config_error() {
     assert_eq!(err.field, "path");
     assert!(err.to_string().contains("groups 2"), "{err}");
     let single = MultiDilationConv2dConfig::new([1, 2], [3, 3]).with_path(ExecutionPath::Fused);
-    assert_eq!(single.try_init(&device).is_ok(), fused_expected(1));
+    assert_eq!(single.try_init(&device).is_ok(), fused_supported(1));
 }
 
 #[test]
@@ -111,7 +147,8 @@ fn a_net_gives_the_same_logits_and_gradients_on_both_paths() {
         .with_input_shape([1, 12, 12])
         .with_conv(MultiDilationConv2dConfig::new([1, 4], [3, 3]))
         .with_pooling(multi_dilation::Pooling::None);
-    let net = config.init(&device);
+    let mut net = config.init(&device);
+    net.conv = net.conv.with_path(path_under_test(1));
     let mut plain = net.clone();
     plain.conv = plain.conv.with_path(ExecutionPath::PerDilation);
     let r = tensor([4, 10], 6, &device);
