@@ -6,9 +6,16 @@
 //! output `[batch, dilations, out, ho, wo]`, which is the channel concatenation of the branches.
 //! Work is split over (image, dilation) pairs with rayon; each GEMM runs single-threaded.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::padding::{same_output_size, same_padding};
+
+/// The size of one block of an im2col matrix: the GEMM consumes each block while it is still in
+/// the core's L2 cache (2 MiB on the machine measured), instead of reading back a matrix of
+/// several megabytes from memory. 512 KiB measured best of 256 KiB to 2 MiB on S3 and S4.
+const BLOCK_BYTES: usize = 512 * 1024;
 
 /// The sizes of one fused convolution, and the 'same' padding of each dilation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +31,9 @@ pub(crate) struct Plan {
     pub branches: Vec<(usize, usize, usize)>,
     pub out_height: usize,
     pub out_width: usize,
+    /// The size of one im2col block ([`BLOCK_BYTES`]; tests make it tiny to cut every
+    /// matrix into one-row blocks).
+    pub block_bytes: usize,
 }
 
 impl Plan {
@@ -59,6 +69,7 @@ impl Plan {
             branches,
             out_height: same_output_size(height, stride[0]),
             out_width: same_output_size(width, stride[1]),
+            block_bytes: BLOCK_BYTES,
         }
     }
 
@@ -98,6 +109,8 @@ impl Plan {
             stride: self.stride,
             start: [-(top as isize), -(left as isize)],
             step: [d as isize, d as isize],
+            block_bytes: self.block_bytes,
+            ones_row: false,
         }
     }
 
@@ -115,6 +128,8 @@ impl Plan {
             stride: [1, 1],
             start: [top as isize, left as isize],
             step: [-(d as isize), -(d as isize)],
+            block_bytes: self.block_bytes,
+            ones_row: false,
         }
     }
 }
@@ -131,6 +146,11 @@ pub(crate) struct Taps {
     pub stride: [usize; 2],
     pub start: [isize; 2],
     pub step: [isize; 2],
+    /// See [`Plan::block_bytes`].
+    pub block_bytes: usize,
+    /// [`blocks`](Self::blocks) appends a row of ones to each block (so that a kernel with
+    /// the bias as its last column adds the bias in the GEMM).
+    pub ones_row: bool,
 }
 
 impl Taps {
@@ -160,7 +180,11 @@ impl Taps {
     /// `lo..hi` of target row `ty` of matrix row `row` read the source at `src, src + sx, ...`
     /// and the other columns lie outside the source (`lo == hi` and `src == None` when the
     /// whole target row does).
-    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize, usize, Option<usize>)) {
+    fn for_each_run(
+        &self,
+        target_rows: Range<usize>,
+        mut f: impl FnMut(usize, usize, usize, usize, Option<usize>),
+    ) {
         let [kh, kw] = self.kernel;
         let [sy, sx] = self.stride;
         let [height, width] = self.source;
@@ -173,7 +197,7 @@ impl Taps {
                     let row = (c * kh + i) * kw + j;
                     let offset_x = self.start[1] + j as isize * self.step[1];
                     let (lo, hi) = Self::valid_range(offset_x, sx, width, target_w);
-                    for ty in 0..target_h {
+                    for ty in target_rows.clone() {
                         if lo == hi || ty < ty_lo || ty >= ty_hi {
                             f(row, ty, 0, 0, None);
                             continue;
@@ -193,12 +217,62 @@ impl Taps {
         }
     }
 
-    /// Writes the matrix `[rows, columns]` gathered from `source` into `cols` (every entry is
-    /// written once: copies inside the source, zeros outside).
-    pub fn im2col(&self, source: &[f32], cols: &mut [f32]) {
-        let (columns, target_w, sx) = (self.columns(), self.target[1], self.stride[1]);
-        self.for_each_run(|row, ty, lo, hi, src| {
-            let dst = &mut cols[row * columns + ty * target_w..][..target_w];
+    /// Target rows per block of [`blocks`](Self::blocks) so that a block of the matrix takes
+    /// about `block_bytes` (at least one target row).
+    pub fn block_rows(&self) -> usize {
+        let row_bytes = self.block_matrix_rows() * self.target[1] * std::mem::size_of::<f32>();
+        (self.block_bytes / row_bytes.max(1)).clamp(1, self.target[0].max(1))
+    }
+
+    /// Rows of the matrix: `channels * kh * kw`.
+    pub fn rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Rows of each block of [`blocks`](Self::blocks): [`rows`](Self::rows), and one more
+    /// with [`ones_row`](Self::ones_row).
+    pub fn block_matrix_rows(&self) -> usize {
+        self.rows() + usize::from(self.ones_row)
+    }
+
+    /// Length of the scratch buffer [`blocks`](Self::blocks) needs.
+    pub fn block_len(&self) -> usize {
+        self.block_matrix_rows() * self.block_rows() * self.target[1]
+    }
+
+    /// The matrix block by block of [`block_rows`](Self::block_rows) target rows, built in
+    /// `scratch` (at least [`block_len`](Self::block_len) long): `f(columns, block)` with
+    /// `block` the `[block_matrix_rows, columns.len()]` matrix of the matrix's columns
+    /// `columns` (and a last row of ones with [`ones_row`](Self::ones_row)).
+    pub fn blocks(
+        &self,
+        source: &[f32],
+        scratch: &mut [f32],
+        mut f: impl FnMut(Range<usize>, &[f32]),
+    ) {
+        let (step, [target_h, target_w]) = (self.block_rows(), self.target);
+        for first in (0..target_h).step_by(step) {
+            let rows = first..(first + step).min(target_h);
+            let columns = rows.start * target_w..rows.end * target_w;
+            let block = &mut scratch[..self.block_matrix_rows() * columns.len()];
+            let (matrix, ones) = block.split_at_mut(self.rows() * columns.len());
+            self.im2col_rows(source, matrix, rows);
+            ones.fill(1.0);
+            f(columns, block);
+        }
+    }
+
+    /// The columns of target rows `target_rows` of the matrix, as a matrix
+    /// `[rows, target_rows.len() * target_w]` in `cols` (every entry written once).
+    pub fn im2col_rows(&self, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
+        if self.stride == [1, 1] && self.target == self.source {
+            return self.im2col_shifted(source, cols, target_rows);
+        }
+        let target_w = self.target[1];
+        let (first, columns) = (target_rows.start, target_rows.len() * target_w);
+        let sx = self.stride[1];
+        self.for_each_run(target_rows, |row, ty, lo, hi, src| {
+            let dst = &mut cols[row * columns + (ty - first) * target_w..][..target_w];
             dst[..lo].fill(0.0);
             dst[hi..].fill(0.0);
             let Some(src) = src else { return };
@@ -213,11 +287,59 @@ impl Taps {
         });
     }
 
+    /// [`im2col`](Self::im2col) when the matrix's columns are the source's own positions
+    /// (stride 1, target shaped like the source, as 'same' padding gives): each matrix row is
+    /// then the source plane shifted by one offset, so it is one copy of the valid span, after
+    /// which the few entries that wrapped around a row edge (and the rows above and below the
+    /// source) are zeroed. On 28x28 maps this replaces 28 short copies per row by one.
+    fn im2col_shifted(&self, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
+        let [kh, kw] = self.kernel;
+        let [height, width] = self.source;
+        let plane = height * width;
+        // Positions are global (`ty * width + tx`); the block starts at `base`.
+        let base = target_rows.start * width;
+        let columns = target_rows.len() * width;
+        for c in 0..self.channels {
+            let channel = &source[c * plane..][..plane];
+            for i in 0..kh {
+                let offset_y = self.start[0] + i as isize * self.step[0];
+                let (ty_lo, ty_hi) = Self::valid_range(offset_y, 1, height, height);
+                let (ty_lo, ty_hi) = (ty_lo.max(target_rows.start), ty_hi.min(target_rows.end));
+                for j in 0..kw {
+                    let row = (c * kh + i) * kw + j;
+                    let dst = &mut cols[row * columns..][..columns];
+                    let offset_x = self.start[1] + j as isize * self.step[1];
+                    let (lo, hi) = Self::valid_range(offset_x, 1, width, width);
+                    if lo == hi || ty_lo >= ty_hi {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    // Positions `first..last` span every valid entry; position `p` reads
+                    // `p + shift` of the plane (in bounds for every `p` in the span).
+                    let (first, last) = (ty_lo * width + lo, (ty_hi - 1) * width + hi);
+                    let shift = offset_y * width as isize + offset_x;
+                    let from = (first as isize + shift) as usize;
+                    dst[..first - base].fill(0.0);
+                    dst[first - base..last - base]
+                        .copy_from_slice(&channel[from..from + (last - first)]);
+                    dst[last - base..].fill(0.0);
+                    // Between two valid rows: the tail of one and the head of the next read
+                    // across the row edge.
+                    if lo > 0 || hi < width {
+                        for ty in ty_lo..ty_hi - 1 {
+                            dst[ty * width + hi - base..(ty + 1) * width + lo - base].fill(0.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The adjoint of [`im2col`](Self::im2col): adds each entry of `cols` onto the source
     /// element it was gathered from.
     pub fn col2im_add(&self, cols: &[f32], source: &mut [f32]) {
         let (columns, target_w, sx) = (self.columns(), self.target[1], self.stride[1]);
-        self.for_each_run(|row, ty, lo, hi, src| {
+        self.for_each_run(0..self.target[0], |row, ty, lo, hi, src| {
             let Some(src) = src else { return };
             let from = &cols[row * columns + ty * target_w..][lo..hi];
             if sx == 1 {
@@ -282,9 +404,32 @@ impl<'a> Mat<'a> {
 /// # Panics
 /// Panics if the inner dimensions differ or a view reaches past its slice.
 pub(crate) fn sgemm(dst: &mut [f32], accumulate: bool, lhs: Mat<'_>, rhs: Mat<'_>) {
+    sgemm_rows(dst, rhs.cols, accumulate, lhs, rhs);
+}
+
+/// [`sgemm`] into `lhs.rows x rhs.cols` entries of `dst` whose rows are `dst_row_stride`
+/// apart (a block of columns of a wider matrix).
+///
+/// # Panics
+/// Panics if the inner dimensions differ, `dst_row_stride < rhs.cols`, or a view (`dst`
+/// included) reaches past its slice.
+pub(crate) fn sgemm_rows(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+) {
     assert_eq!(lhs.cols, rhs.rows, "sgemm: inner dimensions differ");
     let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
-    assert!(m * n <= dst.len(), "sgemm: destination too small");
+    assert!(
+        dst_row_stride >= n,
+        "sgemm: destination rows overlap ({dst_row_stride} < {n})"
+    );
+    assert!(
+        m == 0 || n == 0 || (m - 1) * dst_row_stride + n <= dst.len(),
+        "sgemm: destination too small"
+    );
     assert!(
         lhs.extent() <= lhs.data.len(),
         "sgemm: lhs view out of bounds"
@@ -298,15 +443,18 @@ pub(crate) fn sgemm(dst: &mut [f32], accumulate: bool, lhs: Mat<'_>, rhs: Mat<'_
     }
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(0.0);
+            for row in dst.chunks_mut(dst_row_stride).take(m) {
+                row[..n].fill(0.0);
+            }
         }
         return;
     }
     // SAFETY: `gemm` reads `lhs` at `r * rs + c * cs` for r < m, c < k, `rhs` likewise for
-    // r < k, c < n, and writes `dst` at `r * n + c` for r < m, c < n. The asserts above bound
-    // every such index by the length of its slice, all strides are non-negative, `dst` is a
-    // unique borrow so it aliases neither input, and with `read_dst == false` gemm never reads
-    // `dst` before writing it. Covered by `fused::cpu::tests` (direct-loop references with
+    // r < k, c < n, and reads (with `accumulate`) and writes `dst` at
+    // `r * dst_row_stride + c` for r < m, c < n. The asserts above bound every such index by
+    // the length of its slice, all strides are non-negative, `dst_row_stride >= n` so no two
+    // (r, c) share an index, `dst` is a unique borrow so it aliases neither input, and with
+    // `read_dst == false` gemm never reads `dst` before writing it. Covered by `fused::cpu::tests` (direct-loop references with
     // transposed views and accumulation) and the layer's fused-vs-per-dilation tests.
     #[allow(unsafe_code)]
     unsafe {
@@ -316,7 +464,7 @@ pub(crate) fn sgemm(dst: &mut [f32], accumulate: bool, lhs: Mat<'_>, rhs: Mat<'_
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_row_stride as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -348,6 +496,16 @@ pub(crate) fn forward(
     if output.is_empty() {
         return output;
     }
+    // The bias as the kernel's last column, times a row of ones under each im2col block: the
+    // GEMM writes each output once, with no pass to fill in the bias first.
+    let kernel_bias: Vec<f32> = (0..plan.channels_out)
+        .flat_map(|o| kernel[o * patch..(o + 1) * patch].iter().chain([&bias[o]]))
+        .copied()
+        .collect();
+    let taps = |branch| Taps {
+        ones_row: true,
+        ..plan.input_taps(branch)
+    };
     // One contiguous group of (image, branch) maps per worker thread, so each thread holds
     // exactly one im2col buffer.
     let per_worker = (plan.batch * branches).div_ceil(rayon::current_num_threads().max(1));
@@ -355,21 +513,20 @@ pub(crate) fn forward(
         .par_chunks_mut(plan.map() * per_worker)
         .enumerate()
         .for_each(|(group, maps)| {
-            let mut cols = vec![0.0f32; patch * positions];
+            let mut cols = vec![0.0f32; taps(0).block_len()];
             for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
                 let index = group * per_worker + k;
                 let (image, branch) = (index / branches, index % branches);
-                plan.input_taps(branch)
-                    .im2col(&input[image * plan.image()..][..plan.image()], &mut cols);
-                for (row, value) in map.chunks_mut(positions).zip(bias) {
-                    row.fill(*value);
-                }
-                sgemm(
-                    map,
-                    true,
-                    Mat::row_major(kernel, plan.channels_out, patch),
-                    Mat::row_major(&cols, patch, positions),
-                );
+                let pixels = &input[image * plan.image()..][..plan.image()];
+                taps(branch).blocks(pixels, &mut cols, |columns, block| {
+                    sgemm_rows(
+                        &mut map[columns.start..],
+                        positions,
+                        false,
+                        Mat::row_major(&kernel_bias, plan.channels_out, patch + 1),
+                        Mat::row_major(block, patch + 1, columns.len()),
+                    );
+                });
                 if relu {
                     for value in map.iter_mut() {
                         *value = value.max(0.0);
@@ -425,60 +582,81 @@ pub(crate) fn backward(
 
     // Per image: its input gradient (a disjoint chunk) and partial kernel/bias gradients that
     // are reduced across threads at the end.
-    let per_image =
-        |image: usize, image_grad: Option<&mut [f32]>, acc: &mut Partial, scratch: &mut Scratch| {
-            let pixels = &input[image * image_len..][..image_len];
-            let mut image_grad = image_grad;
-            for branch in 0..branches {
-                let grad = &grad_output[(image * branches + branch) * map_len..][..map_len];
-                if want_bias {
-                    for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
-                        *sum += row.iter().sum::<f32>();
-                    }
-                }
-                if want_kernel {
-                    plan.input_taps(branch).im2col(pixels, &mut scratch.cols);
-                    // The transpose, `[patch, out]`: the im2col matrix is the row-major lhs.
-                    sgemm(
-                        &mut acc.kernel,
-                        true,
-                        Mat::row_major(&scratch.cols, patch, positions),
-                        Mat::transposed(grad, positions, out),
-                    );
-                }
-                if let Some(image_grad) = image_grad.as_deref_mut() {
-                    if transposed {
-                        plan.grad_taps(branch).im2col(grad, &mut scratch.dcols);
-                        sgemm(
-                            image_grad,
-                            branch > 0,
-                            Mat::row_major(&kernel_t, plan.channels_in, taps_len),
-                            Mat::row_major(&scratch.dcols, taps_len, image_positions),
-                        );
-                    } else {
-                        sgemm(
-                            &mut scratch.dcols,
-                            false,
-                            Mat::transposed(kernel, patch, out),
-                            Mat::row_major(grad, out, positions),
-                        );
-                        plan.input_taps(branch)
-                            .col2im_add(&scratch.dcols, image_grad);
-                    }
+    let per_image = |image: usize,
+                     image_grad: Option<&mut [f32]>,
+                     acc: &mut Partial,
+                     scratch: &mut Scratch| {
+        let pixels = &input[image * image_len..][..image_len];
+        let mut image_grad = image_grad;
+        for branch in 0..branches {
+            let grad = &grad_output[(image * branches + branch) * map_len..][..map_len];
+            if want_bias {
+                for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
+                    *sum += row.iter().sum::<f32>();
                 }
             }
-        };
+            if want_kernel {
+                // The transpose, `[patch, out]`: the im2col matrix is the row-major lhs,
+                // the output gradient's columns of the block the transposed rhs.
+                plan.input_taps(branch)
+                    .blocks(pixels, &mut scratch.cols, |columns, block| {
+                        sgemm(
+                            &mut acc.kernel,
+                            true,
+                            Mat::row_major(block, patch, columns.len()),
+                            Mat {
+                                data: &grad[columns.start..],
+                                rows: columns.len(),
+                                cols: out,
+                                row_stride: 1,
+                                col_stride: positions,
+                            },
+                        );
+                    });
+            }
+            if let Some(image_grad) = image_grad.as_deref_mut() {
+                if transposed {
+                    plan.grad_taps(branch)
+                        .blocks(grad, &mut scratch.dcols, |columns, block| {
+                            sgemm_rows(
+                                &mut image_grad[columns.start..],
+                                image_positions,
+                                branch > 0,
+                                Mat::row_major(&kernel_t, plan.channels_in, taps_len),
+                                Mat::row_major(block, taps_len, columns.len()),
+                            );
+                        });
+                } else {
+                    sgemm(
+                        &mut scratch.dcols,
+                        false,
+                        Mat::transposed(kernel, patch, out),
+                        Mat::row_major(grad, out, positions),
+                    );
+                    plan.input_taps(branch)
+                        .col2im_add(&scratch.dcols, image_grad);
+                }
+            }
+        }
+    };
     let partial = || Partial {
         kernel: vec![0.0; if want_kernel { out * patch } else { 0 }],
         bias: vec![0.0; if want_bias { out } else { 0 }],
     };
     let scratch = || Scratch {
-        cols: vec![0.0; if want_kernel { patch * positions } else { 0 }],
+        cols: vec![
+            0.0;
+            if want_kernel {
+                plan.input_taps(0).block_len()
+            } else {
+                0
+            }
+        ],
         dcols: vec![
             0.0;
             match (want_input, transposed) {
                 (false, _) => 0,
-                (true, true) => taps_len * image_positions,
+                (true, true) => plan.grad_taps(0).block_len(),
                 (true, false) => patch * positions,
             }
         ],
@@ -629,8 +807,10 @@ mod tests {
             .sum()
     }
 
+    /// Every geometry twice: with the default im2col blocks (one block on these sizes) and
+    /// with one target row per block.
     fn plans() -> Vec<Plan> {
-        vec![
+        let plans = [
             Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3]),
             Plan::new([1, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3]),
             Plan::new([2, 1, 5, 5], [2, 1, 5, 5], [1, 2], &[2, 4]),
@@ -639,7 +819,61 @@ mod tests {
             // kernels (asymmetric padding), and dilations wider than the image.
             Plan::new([2, 2, 6, 9], [3, 2, 2, 4], [1, 1], &[1, 3]),
             Plan::new([1, 3, 5, 4], [2, 3, 5, 3], [1, 1], &[2, 5]),
-        ]
+        ];
+        let one_row = plans.clone().map(|plan| Plan {
+            block_bytes: 1,
+            ..plan
+        });
+        plans.into_iter().chain(one_row).collect()
+    }
+
+    /// Every im2col (the shifted fast path at stride 1 and the per-row runs otherwise) against
+    /// its definition, entry by entry, for the input and output-gradient taps of every plan.
+    #[test]
+    fn im2col_equals_its_definition() {
+        for plan in plans() {
+            for branch in 0..plan.branches.len() {
+                let mut all = vec![plan.input_taps(branch)];
+                if plan.stride == [1, 1] {
+                    all.push(plan.grad_taps(branch));
+                }
+                for taps in all {
+                    let [height, width] = taps.source;
+                    let source = values(taps.channels * height * width, 3);
+                    let mut scratch = vec![f32::NAN; taps.block_len()];
+                    let mut seen = 0;
+                    taps.blocks(&source, &mut scratch, |columns, block| {
+                        assert_eq!(columns.start, seen, "{taps:?}: blocks in order");
+                        seen = columns.end;
+                        check_block(&taps, &source, columns, block);
+                    });
+                    assert_eq!(seen, taps.columns(), "{taps:?}: every column");
+                }
+            }
+        }
+    }
+
+    /// `block` holds columns `columns` of the im2col matrix of `taps` over `source`.
+    fn check_block(taps: &Taps, source: &[f32], columns: Range<usize>, block: &[f32]) {
+        let [height, width] = taps.source;
+        assert_eq!(block.len(), taps.rows() * columns.len());
+        for (index, got) in block.iter().enumerate() {
+            let (row, column) = (index / columns.len(), columns.start + index % columns.len());
+            let (c, tap) = (
+                row / (taps.kernel[0] * taps.kernel[1]),
+                row % (taps.kernel[0] * taps.kernel[1]),
+            );
+            let (i, j) = (tap / taps.kernel[1], tap % taps.kernel[1]);
+            let (ty, tx) = (column / taps.target[1], column % taps.target[1]);
+            let y = (ty * taps.stride[0]) as isize + taps.start[0] + i as isize * taps.step[0];
+            let x = (tx * taps.stride[1]) as isize + taps.start[1] + j as isize * taps.step[1];
+            let want = if (0..height as isize).contains(&y) && (0..width as isize).contains(&x) {
+                source[(c * height + y as usize) * width + x as usize]
+            } else {
+                0.0
+            };
+            assert_eq!(*got, want, "{taps:?}: row {row} column {column}");
+        }
     }
 
     #[test]
@@ -672,6 +906,53 @@ mod tests {
         for ((x, y), s) in fresh.iter().zip(&dst).zip(&start) {
             assert!((x - (y - s)).abs() < 1e-5, "{x} vs {}", y - s);
         }
+    }
+
+    #[test]
+    fn gemm_wrapper_writes_a_block_of_columns_and_nothing_else() {
+        let (m, k, n, stride, offset) = (4, 6, 3, 8, 2);
+        let (a, b) = (values(m * k, 4), values(k * n, 5));
+        let start = values(offset + (m - 1) * stride + n + 1, 6);
+        for accumulate in [false, true] {
+            let mut dst = start.clone();
+            sgemm_rows(
+                &mut dst[offset..],
+                stride,
+                accumulate,
+                Mat::row_major(&a, m, k),
+                Mat::row_major(&b, k, n),
+            );
+            for (index, got) in dst.iter().enumerate() {
+                let (r, c) = (
+                    (index.wrapping_sub(offset)) / stride,
+                    (index.wrapping_sub(offset)) % stride,
+                );
+                if index < offset || r >= m || c >= n {
+                    assert_eq!(*got, start[index], "{index} is outside the block");
+                    continue;
+                }
+                let product: f32 = (0..k).map(|i| a[r * k + i] * b[i * n + c]).sum();
+                let expected = product + if accumulate { start[index] } else { 0.0 };
+                assert!(
+                    (got - expected).abs() < 1e-5,
+                    "({r},{c}): {got} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "destination too small")]
+    fn gemm_wrapper_rejects_a_destination_block_past_its_slice() {
+        let a = vec![1.0; 4];
+        let mut dst = vec![0.0; 5];
+        sgemm_rows(
+            &mut dst,
+            4,
+            false,
+            Mat::row_major(&a, 2, 2),
+            Mat::row_major(&a, 2, 2),
+        );
     }
 
     #[test]
