@@ -579,6 +579,13 @@ pub(crate) fn backward(
         Vec::new()
     };
     let image_positions = plan.height * plan.width;
+    // With the transposed input gradient, the kernel gradient comes from the same im2col
+    // blocks of the output gradient: `dW[o, c, i, j] = sum_q g[o, q + top - i * d] * x[c, q]`
+    // over input positions `q`, which is row `(o, i, j)` of that matrix times the input. That
+    // saves the im2col of the input: the kernel gradient is summed as `[(o, i, j), c]`.
+    // Otherwise it is the im2col of the input times the output gradient, summed as
+    // `[(c, i, j), o]` (the im2col block as the row-major lhs).
+    let kernel_from_grad_cols = want_input && transposed;
 
     // Per image: its input gradient (a disjoint chunk) and partial kernel/bias gradients that
     // are reduced across threads at the end.
@@ -595,7 +602,7 @@ pub(crate) fn backward(
                     *sum += row.iter().sum::<f32>();
                 }
             }
-            if want_kernel {
+            if want_kernel && !kernel_from_grad_cols {
                 // The transpose, `[patch, out]`: the im2col matrix is the row-major lhs,
                 // the output gradient's columns of the block the transposed rhs.
                 plan.input_taps(branch)
@@ -618,13 +625,25 @@ pub(crate) fn backward(
                 if transposed {
                     plan.grad_taps(branch)
                         .blocks(grad, &mut scratch.dcols, |columns, block| {
+                            let block = Mat::row_major(block, taps_len, columns.len());
                             sgemm_rows(
                                 &mut image_grad[columns.start..],
                                 image_positions,
                                 branch > 0,
                                 Mat::row_major(&kernel_t, plan.channels_in, taps_len),
-                                Mat::row_major(block, taps_len, columns.len()),
+                                block,
                             );
+                            if kernel_from_grad_cols {
+                                // `[(o, i, j), c]`: the same block times the input's columns.
+                                let pixels = Mat {
+                                    data: &pixels[columns.start..],
+                                    rows: columns.len(),
+                                    cols: plan.channels_in,
+                                    row_stride: 1,
+                                    col_stride: image_positions,
+                                };
+                                sgemm(&mut acc.kernel, true, block, pixels);
+                            }
                         });
                 } else {
                     sgemm(
@@ -646,7 +665,7 @@ pub(crate) fn backward(
     let scratch = || Scratch {
         cols: vec![
             0.0;
-            if want_kernel {
+            if want_kernel && !kernel_from_grad_cols {
                 plan.input_taps(0).block_len()
             } else {
                 0
@@ -700,12 +719,20 @@ pub(crate) fn backward(
     Grads {
         input: want_input.then_some(grad_input),
         kernel: want_kernel.then(|| {
-            // `[patch, out]` back to the kernel's `[out, patch]`.
+            // Back to the kernel's `[o, (c, i, j)]`.
+            let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
             let mut kernel_grad = vec![0.0; out * patch];
-            for (k, row) in total.kernel.chunks(out).enumerate() {
-                for (o, value) in row.iter().enumerate() {
-                    kernel_grad[o * patch + k] = *value;
-                }
+            for (index, value) in kernel_grad.iter_mut().enumerate() {
+                let (o, c, t) = (
+                    index / patch,
+                    index % patch / taps.max(1),
+                    index % taps.max(1),
+                );
+                *value = if kernel_from_grad_cols {
+                    total.kernel[(o * taps + t) * cin + c]
+                } else {
+                    total.kernel[(c * taps + t) * out + o]
+                };
             }
             kernel_grad
         }),
