@@ -113,7 +113,7 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         geometry: FusedGeometry,
     ) -> FloatTensor<Self> {
         let dims = grad.shape();
-        let branches = geometry.dilations.len();
+        let branches = geometry.dilations.len().max(1);
         let out = dims[1] / branches;
         let rows = Self::float_reshape(
             grad,
