@@ -1,6 +1,7 @@
-//! The fused multi-dilation convolution on plain `f32` slices: one im2col per (image, dilation)
-//! from the one input, one GEMM with the shared kernel, and a backward pass that sums the
-//! weight gradient over every dilation inside the same loop.
+//! The fused multi-dilation convolution on plain `f32` slices: the im2col matrix of each
+//! (image, dilation) from the one input, built in L2-sized blocks that a GEMM with the shared
+//! kernel consumes at once, and a backward pass that sums the weight gradient over every
+//! dilation inside the same loop.
 //!
 //! Layouts are row-major and contiguous: input `[batch, in, h, w]`, kernel `[out, in, kh, kw]`,
 //! output `[batch, dilations, out, ho, wo]`, which is the channel concatenation of the branches.
@@ -287,7 +288,7 @@ impl Taps {
         });
     }
 
-    /// [`im2col`](Self::im2col) when the matrix's columns are the source's own positions
+    /// [`im2col_rows`](Self::im2col_rows) when the matrix's columns are the source's own positions
     /// (stride 1, target shaped like the source, as 'same' padding gives): each matrix row is
     /// then the source plane shifted by one offset, so it is one copy of the valid span, after
     /// which the few entries that wrapped around a row edge (and the rows above and below the
@@ -335,7 +336,7 @@ impl Taps {
         }
     }
 
-    /// The adjoint of [`im2col`](Self::im2col): adds each entry of `cols` onto the source
+    /// The adjoint of the whole matrix's im2col: adds each entry of `cols` onto the source
     /// element it was gathered from.
     pub fn col2im_add(&self, cols: &[f32], source: &mut [f32]) {
         let (columns, target_w, sx) = (self.columns(), self.target[1], self.stride[1]);

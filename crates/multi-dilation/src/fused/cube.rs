@@ -224,14 +224,14 @@ fn weight_grad_kernel<F: Float>(
 
 /// The launch parameters every kernel shares: dilations, the 'same' padding before each axis
 /// per branch, and the stride.
-struct Launch {
+struct LaunchArgs {
     dilations: Vec<usize>,
     pad_top: Vec<usize>,
     pad_left: Vec<usize>,
     stride: [usize; 2],
 }
 
-impl Launch {
+impl LaunchArgs {
     fn new(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Self {
         let before = |axis: usize, d: usize| {
             same_padding(x[axis], weight[axis], geometry.stride[axis - 2], d).0
@@ -291,7 +291,7 @@ impl MultiDilationBackend for CubeBackend {
         if threads == 0 {
             return output;
         }
-        let launch = Launch::new(&x_shape, &w_shape, &geometry);
+        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
         let [dilations, pad_top, pad_left] = launch.sequences();
         let (count, dim) = grid(&x, threads);
         let dtype = dtype_to_storage_type(x.dtype);
@@ -326,7 +326,7 @@ impl MultiDilationBackend for CubeBackend {
         if x_shape.num_elements() == 0 {
             return grad_x;
         }
-        let launch = Launch::new(&x_shape, &w_shape, &geometry);
+        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
         let [dilations, pad_top, pad_left] = launch.sequences();
         let (count, dim) = grid(&grad, x_shape.num_elements());
         let dtype = dtype_to_storage_type(grad.dtype);
@@ -367,7 +367,7 @@ impl MultiDilationBackend for CubeBackend {
         if partial.shape().num_elements() == 0 {
             return Self::float_zeros(w_shape, &x.device, x.dtype.into());
         }
-        let launch = Launch::new(&x_shape, &w_shape, &geometry);
+        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
         let [dilations, pad_top, pad_left] = launch.sequences();
         let (count, dim) = grid(&x, partial.shape().num_elements());
         let dtype = dtype_to_storage_type(x.dtype);
