@@ -222,31 +222,22 @@ fn weight_grad_kernel<F: Float>(
     partial[ABSOLUTE_POS] = sum;
 }
 
-/// The launch parameters every kernel shares: dilations, the 'same' padding before each axis
-/// per branch, and the stride.
-struct LaunchArgs {
-    dilations: Vec<usize>,
-    pad_top: Vec<usize>,
-    pad_left: Vec<usize>,
-    stride: [usize; 2],
-}
-
-impl LaunchArgs {
-    fn new(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Self {
-        let before = |axis: usize, d: usize| {
-            same_padding(x[axis], weight[axis], geometry.stride[axis - 2], d).0
-        };
-        Self {
-            dilations: geometry.dilations.clone(),
-            pad_top: geometry.dilations.iter().map(|d| before(2, *d)).collect(),
-            pad_left: geometry.dilations.iter().map(|d| before(3, *d)).collect(),
-            stride: geometry.stride,
-        }
-    }
-
-    fn sequences(&self) -> [SequenceArg<usize>; 3] {
-        [&self.dilations, &self.pad_top, &self.pad_left].map(|v| v.iter().copied().collect())
-    }
+/// The per-branch sequences every kernel takes: the dilations, and the 'same' padding before
+/// the rows and before the columns of each branch.
+fn branch_sequences(
+    x: &Shape,
+    weight: &Shape,
+    geometry: &FusedGeometry,
+) -> [SequenceArg<usize>; 3] {
+    let before = |axis: usize| {
+        move |d: &usize| same_padding(x[axis], weight[axis], geometry.stride[axis - 2], *d).0
+    };
+    let dilations = &geometry.dilations;
+    [
+        dilations.iter().copied().collect(),
+        dilations.iter().map(before(2)).collect(),
+        dilations.iter().map(before(3)).collect(),
+    ]
 }
 
 /// The grid for one thread per element of `len`.
@@ -291,8 +282,7 @@ impl MultiDilationBackend for CubeBackend {
         if threads == 0 {
             return output;
         }
-        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
-        let [dilations, pad_top, pad_left] = launch.sequences();
+        let [dilations, pad_top, pad_left] = branch_sequences(&x_shape, &w_shape, &geometry);
         let (count, dim) = grid(&x, threads);
         let dtype = dtype_to_storage_type(x.dtype);
         forward_kernel::launch(
@@ -306,8 +296,8 @@ impl MultiDilationBackend for CubeBackend {
             dilations,
             pad_top,
             pad_left,
-            launch.stride[0],
-            launch.stride[1],
+            geometry.stride[0],
+            geometry.stride[1],
             geometry.relu,
             dtype,
         );
@@ -326,8 +316,7 @@ impl MultiDilationBackend for CubeBackend {
         if x_shape.num_elements() == 0 {
             return grad_x;
         }
-        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
-        let [dilations, pad_top, pad_left] = launch.sequences();
+        let [dilations, pad_top, pad_left] = branch_sequences(&x_shape, &w_shape, &geometry);
         let (count, dim) = grid(&grad, x_shape.num_elements());
         let dtype = dtype_to_storage_type(grad.dtype);
         input_grad_kernel::launch(
@@ -340,8 +329,8 @@ impl MultiDilationBackend for CubeBackend {
             dilations,
             pad_top,
             pad_left,
-            launch.stride[0],
-            launch.stride[1],
+            geometry.stride[0],
+            geometry.stride[1],
             dtype,
         );
         grad_x
@@ -367,8 +356,7 @@ impl MultiDilationBackend for CubeBackend {
         if partial.shape().num_elements() == 0 {
             return Self::float_zeros(w_shape, &x.device, x.dtype.into());
         }
-        let launch = LaunchArgs::new(&x_shape, &w_shape, &geometry);
-        let [dilations, pad_top, pad_left] = launch.sequences();
+        let [dilations, pad_top, pad_left] = branch_sequences(&x_shape, &w_shape, &geometry);
         let (count, dim) = grid(&x, partial.shape().num_elements());
         let dtype = dtype_to_storage_type(x.dtype);
         weight_grad_kernel::launch(
@@ -381,8 +369,8 @@ impl MultiDilationBackend for CubeBackend {
             dilations,
             pad_top,
             pad_left,
-            launch.stride[0],
-            launch.stride[1],
+            geometry.stride[0],
+            geometry.stride[1],
             dtype,
         );
         Self::float_reshape(Self::float_sum_dim(partial, 0), w_shape)
