@@ -8,8 +8,7 @@
 #
 # Tests and benches share one build: the same packages, features and profile (release). With
 # different package sets cargo resolves burn's features differently and builds burn's wgpu
-# stack twice: 47 minutes cold for the two release builds on a 2-core machine (one build of
-# the same stack in the dev profile took 19).
+# stack twice: 47 minutes cold for the two release builds on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/multi-dilation-target}"

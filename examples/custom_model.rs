@@ -95,7 +95,7 @@ fn main() {
     let loaded = ScaleNet::new(&device).load_file(&path);
 
     let items = (0..16).map(|i| digits.get(i).unwrap()).collect();
-    let batch = MnistBatcher.batch(items, &device);
+    let batch: ClassificationBatch = MnistBatcher.batch(items, &device);
     let before = model.forward(batch.images.clone()).into_data();
     let after = loaded.forward(batch.images).into_data();
     assert_eq!(before, after, "the loaded model gives the same logits");

@@ -30,7 +30,7 @@ struct Args {
         default_value = "crates/multi-dilation/tests/fixtures/interop/pt_net_concat_s1.pt"
     )]
     pytorch: PathBuf,
-    /// A Keras 3 .weights.h5 of the original request's model: Conv2D layers conv2d, conv2d_1,
+    /// A Keras 3 .weights.h5 of the Keras use case (one Conv2D copy per dilation rate): Conv2D layers conv2d, conv2d_1,
     /// conv2d_2 holding copies of one kernel, then Dense.
     #[arg(
         long,

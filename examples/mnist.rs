@@ -10,18 +10,29 @@
 //!
 //! MNIST is read from `--data-dir`, else `MNIST_DIR`, else the user cache folder, and
 //! downloaded (verified) when missing. Without it, the built-in procedural digits are used
-//! unless `--data mnist` insists.
+//! (harder than MNIST: scale-varied, jittered, cluttered and noisy; `--data builtin` asks for
+//! them) unless `--data mnist` insists.
+//!
+//! Every model and training option defaults to `TrainingConfig::new()` and its
+//! `MultiDilationNetConfig::new()`; `--help` shows the values.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::LazyLock;
 
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use multi_dilation::{Merge, MultiDilationConv2dConfig, MultiDilationNetConfig, Pooling};
+use multi_dilation::{Merge, Pooling};
 use multi_dilation_examples::data::{self, DataChoice, DataOptions};
 use multi_dilation_examples::evaluate::evaluate;
 use multi_dilation_examples::training::{self, TrainingConfig};
 use multi_dilation_examples::{images, select_device};
+
+/// Where every default of a model or training option comes from: [`TrainingConfig::new`],
+/// whose model is `MultiDilationNetConfig::new()`. `--help` shows these values.
+static DEFAULTS: LazyLock<TrainingConfig> = LazyLock::new(TrainingConfig::new);
 
 #[derive(Parser)]
 #[command(about = "Train, evaluate and use a MultiDilationNet on MNIST", version)]
@@ -59,40 +70,40 @@ struct DataArgs {
 #[derive(Args, Clone)]
 struct TrainArgs {
     /// Epochs over the training set.
-    #[arg(long, default_value_t = training::DEFAULT_EPOCHS)]
+    #[arg(long, default_value_t = DEFAULTS.epochs)]
     epochs: usize,
     /// Images per step.
-    #[arg(long, default_value_t = training::DEFAULT_BATCH_SIZE)]
+    #[arg(long, default_value_t = DEFAULTS.batch_size)]
     batch_size: usize,
     /// Adam's initial learning rate (annealed to zero along a cosine).
-    #[arg(long, default_value_t = training::DEFAULT_LEARNING_RATE)]
+    #[arg(long, default_value_t = DEFAULTS.learning_rate)]
     learning_rate: f64,
     /// Seed of initialization, shuffling and the built-in digits.
-    #[arg(long, default_value_t = training::DEFAULT_SEED)]
+    #[arg(long, default_value_t = DEFAULTS.seed)]
     seed: u64,
     /// Dilation rates of the shared kernel, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
-    dilations: Vec<usize>,
+    #[arg(long, default_value_t = Dilations(DEFAULTS.model.conv.dilations.clone()))]
+    dilations: Dilations,
     /// Output channels per dilation.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = DEFAULTS.model.conv.channels[1])]
     channels: usize,
     /// Kernel size (square).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULTS.model.conv.kernel_size[0])]
     kernel: usize,
     /// How the branches merge.
-    #[arg(long, value_enum, default_value = "concat")]
+    #[arg(long, value_enum, default_value_t = MergeArg::from(DEFAULTS.model.conv.merge))]
     merge: MergeArg,
     /// Stride of the convolution (both axes).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = DEFAULTS.model.conv.stride[0])]
     stride: usize,
     /// Pooling before the linear head.
-    #[arg(long, value_enum, default_value = "max4x4")]
+    #[arg(long, value_enum, default_value_t = PoolingArg::from(DEFAULTS.model.pooling))]
     pooling: PoolingArg,
     /// Augmentation: shift training digits by up to this many pixels per axis (0: none).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DEFAULTS.max_shift)]
     max_shift: usize,
     /// Validation images held out from the end of the training set.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = data::DEFAULT_VALIDATION)]
     validation: usize,
     /// Use only the first N training images.
     #[arg(long)]
@@ -129,6 +140,32 @@ struct PredictArgs {
     files: Vec<PathBuf>,
 }
 
+/// Dilation rates as the command line writes them: comma-separated, `1,2,3`.
+#[derive(Clone, Debug)]
+struct Dilations(Vec<usize>);
+
+impl fmt::Display for Dilations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rates: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        f.write_str(&rates.join(","))
+    }
+}
+
+impl FromStr for Dilations {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(|rate| {
+                let rate = rate.trim();
+                rate.parse()
+                    .map_err(|err| format!("{rate:?} is not a dilation rate: {err}"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Dilations)
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum PoolingArg {
     None,
@@ -144,6 +181,17 @@ impl From<PoolingArg> for Pooling {
             PoolingArg::Max2x2 => Pooling::Max2x2,
             PoolingArg::Max4x4 => Pooling::Max4x4,
             PoolingArg::GlobalAverage => Pooling::GlobalAverage,
+        }
+    }
+}
+
+impl From<Pooling> for PoolingArg {
+    fn from(pooling: Pooling) -> Self {
+        match pooling {
+            Pooling::None => PoolingArg::None,
+            Pooling::Max2x2 => PoolingArg::Max2x2,
+            Pooling::Max4x4 => PoolingArg::Max4x4,
+            Pooling::GlobalAverage => PoolingArg::GlobalAverage,
         }
     }
 }
@@ -167,6 +215,17 @@ impl From<MergeArg> for Merge {
     }
 }
 
+impl From<Merge> for MergeArg {
+    fn from(merge: Merge) -> Self {
+        match merge {
+            Merge::Concat => MergeArg::Concat,
+            Merge::Sum => MergeArg::Sum,
+            Merge::Mean => MergeArg::Mean,
+            Merge::Max => MergeArg::Max,
+        }
+    }
+}
+
 fn data_options(
     data: &DataArgs,
     validation: usize,
@@ -183,22 +242,28 @@ fn data_options(
     }
 }
 
+/// The training config of `args`: [`TrainingConfig::new`] (with its model,
+/// `MultiDilationNetConfig::new()`) with the options of the command line set.
+fn training_config(args: &TrainArgs) -> TrainingConfig {
+    let mut config = TrainingConfig::new();
+    let conv = &mut config.model.conv;
+    conv.channels[1] = args.channels;
+    conv.kernel_size = [args.kernel, args.kernel];
+    conv.dilations = args.dilations.0.clone();
+    conv.merge = args.merge.into();
+    conv.stride = [args.stride, args.stride];
+    config.model.pooling = args.pooling.into();
+    config.epochs = args.epochs;
+    config.batch_size = args.batch_size;
+    config.learning_rate = args.learning_rate;
+    config.seed = args.seed;
+    config.max_shift = args.max_shift;
+    config.data = args.data.data;
+    config
+}
+
 fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
-    let conv = MultiDilationConv2dConfig::new([1, args.channels], [args.kernel, args.kernel])
-        .with_dilations(args.dilations.clone())
-        .with_merge(args.merge.into())
-        .with_stride([args.stride, args.stride]);
-    let model = MultiDilationNetConfig::new()
-        .with_conv(conv)
-        .with_pooling(args.pooling.into());
-    let config = TrainingConfig::new()
-        .with_model(model)
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_learning_rate(args.learning_rate)
-        .with_seed(args.seed)
-        .with_max_shift(args.max_shift)
-        .with_data(args.data.data);
+    let config = training_config(&args);
     config.model.validate().map_err(|e| e.to_string())?;
     let options = data_options(&args.data, args.validation, args.train_limit, args.seed);
     let splits = data::load(&options).map_err(|e| e.to_string())?;

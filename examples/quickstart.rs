@@ -1,4 +1,4 @@
-//! The seed case: one 3x3 kernel from 1 to 4 channels, seen at dilations 1, 2 and 3.
+//! The smallest use: one 3x3 kernel from 1 to 4 channels, seen at dilations 1, 2 and 3.
 //!
 //! Run with `cargo run --release --example quickstart` (add `--features wgpu` for a GPU).
 

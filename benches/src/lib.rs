@@ -1,5 +1,5 @@
-//! What the benchmarks run: the shapes of the performance issue, the execution paths compared
-//! (the layer, N independent `Conv2d` with the same FLOPs, one `Conv2d` with 1/N of them),
+//! What the benchmarks run: the shapes S1-S4 (see `docs/performance.md`), the execution paths
+//! compared (the layer, N independent `Conv2d` with the same FLOPs, one `Conv2d` with 1/N of them),
 //! forward or forward+backward, and the MNIST model's training step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,7 +18,7 @@ use multi_dilation::{
 };
 
 /// glibc's malloc returns large tensors' memory to the OS and faults it back in on every step;
-/// mimalloc keeps it, like PyTorch's CPU allocator does (measured: see the README). Every bench
+/// mimalloc keeps it, like PyTorch's CPU allocator does (measured: see `docs/performance.md`). Every bench
 /// binary links this library, so all of them allocate through mimalloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -73,7 +73,7 @@ impl Shape {
     }
 }
 
-/// S1 to S4 of the performance issue.
+/// S1 to S4, the shapes every benchmark and `compare.sh` time (see `docs/performance.md`).
 pub const SHAPES: [Shape; 4] = [
     Shape {
         name: "S1",

@@ -18,9 +18,13 @@ pub enum DataChoice {
     Auto,
     /// MNIST, or an error saying how to provide it.
     Mnist,
-    /// The built-in procedural digits (no download).
+    /// The built-in procedural digits (no download; `builtin` works too).
+    #[value(alias = "builtin")]
     Synthetic,
 }
+
+/// Default size of the validation split held out from the training set.
+pub const DEFAULT_VALIDATION: usize = 5_000;
 
 /// Options that pick and trim the data.
 #[derive(Debug, Clone)]
@@ -88,8 +92,21 @@ pub fn load_synthetic(options: &DataOptions) -> Splits {
     }
 }
 
+/// Why MNIST could not be used, in one line. A failed download keeps only the cause of the
+/// first failure: the full error names every URL tried.
+fn short_reason(err: &MnistError) -> String {
+    match err {
+        MnistError::Unavailable { dir, attempts } => {
+            let first = attempts.split("; ").next().unwrap_or_default();
+            let cause = first.rsplit(": ").next().unwrap_or(first);
+            format!("not in {} and the download failed ({cause})", dir.display())
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Resolves `options` to datasets. With [`DataChoice::Auto`], a missing MNIST falls back to
-/// the built-in digits with a one-line note on stderr.
+/// the built-in digits with a three-line note on stderr.
 pub fn load(options: &DataOptions) -> Result<Splits, MnistError> {
     let dir = files::resolve_data_dir(options.data_dir.as_deref());
     match options.choice {
@@ -99,8 +116,12 @@ pub fn load(options: &DataOptions) -> Result<Splits, MnistError> {
             Ok(splits) => Ok(splits),
             Err(err) => {
                 eprintln!(
-                    "note: using the built-in procedural digits (--data mnist insists on \
-                     MNIST): {err}"
+                    "note: cannot use MNIST: {}\n\
+                     note: using the built-in procedural digits instead: harder, scale-varied \
+                     digits, not MNIST\n\
+                     note: for MNIST, point --data-dir or MNIST_DIR at its four IDX files; \
+                     --data mnist insists on it",
+                    short_reason(&err)
                 );
                 Ok(load_synthetic(options))
             }

@@ -2,7 +2,7 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
-use multi_dilation::MultiDilationNet;
+use multi_dilation::{ClassificationBatch, MultiDilationNet};
 use multi_dilation_mnist::MnistBatcher;
 
 use crate::data::Digits;
@@ -75,7 +75,7 @@ pub fn evaluate(
             .map(|i| data.get(i).expect("in-bounds item"))
             .collect();
         let n = items.len();
-        let batch = MnistBatcher.batch(items, device);
+        let batch: ClassificationBatch = MnistBatcher.batch(items, device);
         let targets = batch.targets.clone();
         let (logits, loss) = net.forward_loss(batch);
         loss_sum += f64::from(loss.into_scalar::<f32>()) * n as f64;

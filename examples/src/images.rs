@@ -67,7 +67,8 @@ pub fn top3(
         image: image.pixels.clone(),
         label: 0,
     };
-    let batch = multi_dilation_mnist::MnistBatcher.batch(vec![item], device);
+    let batch: multi_dilation_mnist::MnistBatch =
+        multi_dilation_mnist::MnistBatcher.batch(vec![item], device);
     let probs = model
         .predict(batch.images)
         .into_data()

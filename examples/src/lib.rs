@@ -16,7 +16,7 @@ use burn::tensor::Device;
 /// Every example (and test) of this package allocates through mimalloc. Training allocates and
 /// frees tensors of tens of megabytes each step; glibc's malloc hands such blocks back to the
 /// kernel and faults them in again, page by page, on the next step, which cost the MNIST
-/// training step 2.5x (see the README's performance section). mimalloc keeps them for reuse.
+/// training step 2.5x (see `docs/performance.md`). mimalloc keeps them for reuse.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

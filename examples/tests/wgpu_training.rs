@@ -6,6 +6,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, DeviceKind};
+use multi_dilation::ClassificationBatch;
 use multi_dilation_examples::training::TrainingConfig;
 use multi_dilation_mnist::{MnistBatcher, SyntheticDigits};
 
@@ -20,9 +21,9 @@ fn loss_decreases_on_wgpu() {
     device.seed(1);
     let config = TrainingConfig::new();
     let mut model = config.model.init(&device);
-    let digits = SyntheticDigits::new(32, 9);
+    let digits = SyntheticDigits::clean(32, 9);
     let items: Vec<_> = (0..32).map(|i| digits.get(i).unwrap()).collect();
-    let batch = MnistBatcher.batch(items, &device);
+    let batch: ClassificationBatch = MnistBatcher.batch(items, &device);
     let mut optim = AdamConfig::new().init();
     let mut losses = Vec::new();
     for _ in 0..8 {

@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::data::dataloader::batcher::Batcher;
-use burn::tensor::Device;
-use multi_dilation::ClassificationBatch;
+use burn::tensor::{Device, Int, Tensor};
 
 use crate::MnistItem;
 use crate::batcher::MnistBatcher;
@@ -20,11 +19,11 @@ use crate::rng::SplitMix64;
 /// ```
 /// use burn::data::dataloader::batcher::Batcher;
 /// use burn::tensor::Device;
-/// use multi_dilation_mnist::{MnistItem, ShiftingBatcher};
+/// use multi_dilation_mnist::{MnistBatch, MnistItem, ShiftingBatcher};
 ///
 /// let batcher = ShiftingBatcher::new(2, 7);
 /// let item = MnistItem { image: vec![255; 28 * 28], label: 3 };
-/// let batch = batcher.batch(vec![item], &Device::default());
+/// let batch: MnistBatch = batcher.batch(vec![item], &Device::default());
 /// assert_eq!(batch.images.dims(), [1, 1, 28, 28]);
 /// ```
 #[derive(Debug, Clone)]
@@ -82,8 +81,8 @@ pub fn shift_image(image: &[u8], dy: isize, dx: isize) -> Vec<u8> {
     out
 }
 
-impl Batcher<MnistItem, ClassificationBatch> for ShiftingBatcher {
-    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> ClassificationBatch {
+impl<O: From<(Tensor<4>, Tensor<1, Int>)>> Batcher<MnistItem, O> for ShiftingBatcher {
+    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> O {
         let shifted = items
             .into_iter()
             .map(|item| {

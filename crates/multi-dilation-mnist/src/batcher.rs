@@ -2,7 +2,6 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use multi_dilation::ClassificationBatch;
 
 use crate::MnistItem;
 use crate::idx::{PIXELS, SIDE};
@@ -27,13 +26,43 @@ pub fn normalize(pixels: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// Turns items into a [`ClassificationBatch`]: images `[batch, 1, 28, 28]`, normalized, and
-/// class targets `[batch]`.
+/// A batch of images `[batch, 1, 28, 28]` and class indices `[batch]`.
+///
+/// The batchers build any batch type that converts from the pair `(images, targets)`, so a
+/// model crate's own batch type works without this crate depending on it (for example
+/// `multi_dilation::ClassificationBatch`); this one serves when there is none.
+#[derive(Debug, Clone)]
+pub struct MnistBatch {
+    /// Normalized images `[batch, 1, 28, 28]`.
+    pub images: Tensor<4>,
+    /// Class indices `[batch]`.
+    pub targets: Tensor<1, Int>,
+}
+
+impl From<(Tensor<4>, Tensor<1, Int>)> for MnistBatch {
+    fn from((images, targets): (Tensor<4>, Tensor<1, Int>)) -> Self {
+        Self { images, targets }
+    }
+}
+
+/// Turns items into a batch: images `[batch, 1, 28, 28]`, normalized, and class targets
+/// `[batch]`, as any type `O` that converts from `(images, targets)`, such as [`MnistBatch`].
+///
+/// # Example
+/// ```
+/// use burn::data::dataloader::batcher::Batcher;
+/// use burn::tensor::Device;
+/// use multi_dilation_mnist::{MnistBatch, MnistBatcher, MnistItem};
+///
+/// let item = MnistItem { image: vec![0; 28 * 28], label: 7 };
+/// let batch: MnistBatch = MnistBatcher.batch(vec![item], &Device::default());
+/// assert_eq!(batch.images.dims(), [1, 1, 28, 28]);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MnistBatcher;
 
-impl Batcher<MnistItem, ClassificationBatch> for MnistBatcher {
-    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> ClassificationBatch {
+impl<O: From<(Tensor<4>, Tensor<1, Int>)>> Batcher<MnistItem, O> for MnistBatcher {
+    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> O {
         let n = items.len();
         let mut pixels = Vec::with_capacity(n * PIXELS);
         let mut labels = Vec::with_capacity(n);
@@ -41,9 +70,9 @@ impl Batcher<MnistItem, ClassificationBatch> for MnistBatcher {
             pixels.extend(normalize(&item.image));
             labels.push(i64::from(item.label));
         }
-        ClassificationBatch {
-            images: Tensor::from_data(TensorData::new(pixels, [n, 1, SIDE, SIDE]), device),
-            targets: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
-        }
+        O::from((
+            Tensor::from_data(TensorData::new(pixels, [n, 1, SIDE, SIDE]), device),
+            Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
+        ))
     }
 }

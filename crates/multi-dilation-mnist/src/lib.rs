@@ -1,4 +1,4 @@
-//! MNIST for [`multi_dilation`]: an IDX reader (raw or gzip), finding and verified download of
+//! MNIST for the `multi-dilation` crate (and any burn model): an IDX reader (raw or gzip), finding and verified download of
 //! the files, burn datasets and a batcher, and a download-free procedural dataset.
 //!
 //! # Example
@@ -6,11 +6,11 @@
 //! use burn::data::dataloader::batcher::Batcher;
 //! use burn::data::dataset::Dataset;
 //! use burn::tensor::Device;
-//! use multi_dilation_mnist::{MnistBatcher, SyntheticDigits};
+//! use multi_dilation_mnist::{MnistBatch, MnistBatcher, SyntheticDigits};
 //!
 //! let digits = SyntheticDigits::new(8, 0);
 //! let items: Vec<_> = (0..8).map(|i| digits.get(i).unwrap()).collect();
-//! let batch = MnistBatcher.batch(items, &Device::default());
+//! let batch: MnistBatch = MnistBatcher.batch(items, &Device::default());
 //! assert_eq!(batch.images.dims(), [8, 1, 28, 28]);
 //! assert_eq!(batch.targets.dims(), [8]);
 //! ```
@@ -29,7 +29,7 @@ pub mod scale;
 pub mod synthetic;
 
 pub use augment::ShiftingBatcher;
-pub use batcher::MnistBatcher;
+pub use batcher::{MnistBatch, MnistBatcher};
 pub use dataset::{MnistDataset, MnistItem};
 pub use error::MnistError;
 pub use synthetic::SyntheticDigits;

@@ -146,7 +146,7 @@ pub fn mnist_scale(digits: &[MnistItem], seed: u64) -> ScaleSplits {
 /// use multi_dilation_mnist::scale::mnist_scale_sized;
 /// use burn::data::dataset::Dataset;
 ///
-/// let digits: Vec<_> = SyntheticDigits::new(300, 1).iter().map(Result::unwrap).collect();
+/// let digits: Vec<_> = SyntheticDigits::clean(300, 1).iter().map(Result::unwrap).collect();
 /// let splits = mnist_scale_sized(&digits, 0, [100, 20, 150]);
 /// assert_eq!(splits.test.len(), 150);
 /// assert!(splits.train.iter().all(|d| (0.3..=1.0).contains(&d.scale) && d.side == 28));

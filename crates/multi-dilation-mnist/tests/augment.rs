@@ -4,7 +4,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
 use multi_dilation_mnist::augment::shift_image;
 use multi_dilation_mnist::batcher::{MEAN, STD};
-use multi_dilation_mnist::{MnistItem, ShiftingBatcher};
+use multi_dilation_mnist::{MnistBatch, MnistItem, ShiftingBatcher};
 
 /// An image whose every pixel is distinct (mod 251, and never 0), to locate it after a shift.
 fn marked() -> Vec<u8> {
@@ -53,7 +53,7 @@ fn batcher_shifts_are_bounded_varied_and_reproducible() {
         .collect();
     let run = |seed| {
         let batcher = ShiftingBatcher::new(2, seed);
-        let batch = batcher.batch(items.clone(), &device);
+        let batch: MnistBatch = batcher.batch(items.clone(), &device);
         let pixels: Vec<f32> = batch.images.into_data().try_into_vec().unwrap();
         let labels: Vec<i64> = batch.targets.into_data().try_into_vec_as().unwrap();
         assert_eq!(

@@ -57,7 +57,7 @@ fn check_splits(source: &[MnistItem], splits: &scale::ScaleSplits, sizes: [usize
 /// The ink height of rescaled digits is the original's times the factor.
 #[test]
 fn rescaled_ink_height_follows_the_factor() {
-    let digits = SyntheticDigits::new(200, 3);
+    let digits = SyntheticDigits::clean(200, 3);
     let mut ratios = Vec::new();
     for (i, digit) in digits.iter().map(Result::unwrap).enumerate() {
         let factor = 0.3 + 0.7 * (i as f64 / 199.0);
@@ -82,7 +82,7 @@ fn rescaled_ink_height_follows_the_factor() {
 
 #[test]
 fn builtin_digits_split_balanced_and_deterministic() {
-    let source: Vec<MnistItem> = SyntheticDigits::new(3_000, 11)
+    let source: Vec<MnistItem> = SyntheticDigits::clean(3_000, 11)
         .iter()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -111,7 +111,7 @@ fn builtin_digits_split_balanced_and_deterministic() {
 
 #[test]
 fn generalisation_set_places_digits_on_the_canvas() {
-    let digits: Vec<MnistItem> = SyntheticDigits::new(20, 4)
+    let digits: Vec<MnistItem> = SyntheticDigits::clean(20, 4)
         .iter()
         .collect::<Result<_, _>>()
         .unwrap();

@@ -127,9 +127,8 @@ impl MultiDilationConv2dConfig {
                 "path",
                 &self.path,
                 format!(
-                    "the fused kernel needs f32, groups 1 and a Flex device (crate feature \
-                     `flex`) or a cubecl device such as wgpu (feature `wgpu`) (device \
-                     {device:?}, groups {})",
+                    "the fused kernel needs {}; got device {device:?}, groups {}",
+                    crate::path::FUSED_NEEDS,
                     self.groups
                 ),
             ));

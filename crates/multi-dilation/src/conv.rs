@@ -4,9 +4,53 @@ use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
 
 use crate::config::validate_dilations;
-use crate::functional::{self, multi_dilation_conv2d};
+use crate::functional::multi_dilation_conv2d_branches;
 use crate::padding::same_output_size;
-use crate::{ConfigError, ExecutionPath, Merge};
+use crate::{ConfigError, Epilogue, ExecutionPath, Merge};
+
+#[cfg(any(feature = "flex", cube_kernels))]
+use crate::fused::multi_dilation_conv2d_concat as fused_concat;
+
+/// Without a fused kernel compiled, [`ExecutionPath::resolve`] never selects it.
+#[cfg(not(any(feature = "flex", cube_kernels)))]
+fn fused_concat(
+    _x: Tensor<4>,
+    _weight: Tensor<4>,
+    _bias: Option<Tensor<1>>,
+    _stride: [usize; 2],
+    _dilations: &[usize],
+    _epilogue: Epilogue,
+) -> Tensor<4> {
+    unreachable!("no fused kernel is compiled, so no execution path selects it")
+}
+
+/// The branches as one of the two implementations gives them.
+// One value lives for one call, moved once: boxing the tensor would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Branches {
+    /// The fused kernel's output: the branches concatenated on the channel axis.
+    Concatenated(Tensor<4>),
+    /// One tensor per branch.
+    Separate(Vec<Tensor<4>>),
+}
+
+impl Branches {
+    /// The branches merged; `count` is their number.
+    fn merge(self, merge: Merge, count: usize) -> Tensor<4> {
+        match (self, merge) {
+            (Branches::Concatenated(all), Merge::Concat) => all,
+            (branches, merge) => merge.apply(branches.into_branches(count)),
+        }
+    }
+
+    /// One tensor per branch; `count` is their number.
+    fn into_branches(self, count: usize) -> Vec<Tensor<4>> {
+        match self {
+            Branches::Concatenated(all) => all.chunk(count, 1),
+            Branches::Separate(branches) => branches,
+        }
+    }
+}
 
 /// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
 /// 'same' padding, then merges the branches.
@@ -93,10 +137,32 @@ impl MultiDilationConv2d {
     /// layer.forward(Tensor::<3>::zeros([1, 10, 10], &device)); // rank 3: does not compile
     /// ```
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match self.merge {
-            Merge::Concat => self.forward_concat(x),
-            merge => merge.apply(self.forward_branches(x)),
-        }
+        self.forward_with(x, Epilogue::None)
+    }
+
+    /// Convolves `x` at every dilation, applies `epilogue` to each branch, and merges the
+    /// branches. On the fused path the epilogue runs inside the kernel (no extra pass over
+    /// the output); the result is the same on every path.
+    ///
+    /// # Panics
+    /// As [`forward`](Self::forward).
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::{Epilogue, Merge, MultiDilationConv2dConfig};
+    ///
+    /// let device = Device::default();
+    /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3])
+    ///     .with_merge(Merge::Mean)
+    ///     .init(&device);
+    /// let y = layer.forward_with(Tensor::<4>::ones([2, 1, 8, 8], &device), Epilogue::Relu);
+    /// assert_eq!(y.dims(), [2, 4, 8, 8]);
+    /// assert!(y.min().into_scalar::<f32>() >= 0.0); // a mean of rectified branches
+    /// ```
+    pub fn forward_with(&self, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
+        self.compute(x, &self.dilations, epilogue)
+            .merge(self.merge, self.dilations.len())
     }
 
     /// Each branch unmerged, in the order of [`dilations`](Self::dilations); each is
@@ -106,64 +172,41 @@ impl MultiDilationConv2d {
     /// # Panics
     /// As [`forward`](Self::forward).
     pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        if self.fused_for(&x) {
-            return self.forward_concat(x).chunk(self.dilations.len(), 1);
+        self.compute(x, &self.dilations, Epilogue::None)
+            .into_branches(self.dilations.len())
+    }
+
+    /// The layer's one decision point: resolves the [`ExecutionPath`] for `x`, then computes
+    /// the branches at `dilations`, with `epilogue` applied, by the fused kernel (one tensor,
+    /// the branches concatenated) or by one conv2d per dilation (one tensor per branch).
+    fn compute(&self, x: Tensor<4>, dilations: &[usize], epilogue: Epilogue) -> Branches {
+        self.check_input(&x.dims());
+        let weight = self.weight.val();
+        let bias = self.bias.as_ref().map(|bias| bias.val());
+        if self.path.resolve(&x, self.groups) {
+            Branches::Concatenated(fused_concat(
+                x,
+                weight,
+                bias,
+                self.stride,
+                dilations,
+                epilogue,
+            ))
+        } else {
+            Branches::Separate(
+                multi_dilation_conv2d_branches(
+                    x,
+                    weight,
+                    bias,
+                    self.stride,
+                    dilations,
+                    self.groups,
+                )
+                .into_iter()
+                .map(|branch| epilogue.apply(branch))
+                .collect(),
+            )
         }
-        self.check_input(&x.dims());
-        multi_dilation_conv2d(
-            x,
-            self.weight.val(),
-            self.bias.as_ref().map(|bias| bias.val()),
-            self.stride,
-            &self.dilations,
-            self.groups,
-        )
-    }
-
-    /// The branches at `dilations` concatenated on the channel axis, by this layer's path.
-    fn forward_concat_at(&self, x: Tensor<4>, dilations: &[usize]) -> Tensor<4> {
-        self.check_input(&x.dims());
-        functional::multi_dilation_conv2d_concat(
-            x,
-            self.weight.val(),
-            self.bias.as_ref().map(|bias| bias.val()),
-            self.stride,
-            dilations,
-            self.groups,
-            self.path,
-        )
-    }
-
-    fn forward_concat(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_concat_at(x, &self.dilations)
-    }
-
-    /// ReLU of the concatenated branches with the ReLU inside the fused kernel, when this
-    /// layer concatenates and takes the fused path for `x`; `None` otherwise.
-    #[cfg(any(feature = "flex", feature = "wgpu"))]
-    pub(crate) fn forward_concat_relu_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
-        if self.merge != Merge::Concat || !self.fused_for(x) {
-            return None;
-        }
-        self.check_input(&x.dims());
-        Some(crate::fused::multi_dilation_conv2d_relu(
-            x.clone(),
-            self.weight.val(),
-            self.bias.as_ref().map(|bias| bias.val()),
-            self.stride,
-            &self.dilations,
-        ))
-    }
-
-    /// Without the fused kernel compiled: always `None`.
-    #[cfg(not(any(feature = "flex", feature = "wgpu")))]
-    pub(crate) fn forward_concat_relu_fused(&self, _x: &Tensor<4>) -> Option<Tensor<4>> {
-        None
-    }
-
-    /// Whether the fused kernel computes `x`; panics if the path forces it and it cannot.
-    fn fused_for(&self, x: &Tensor<4>) -> bool {
-        self.path.resolve(x, self.groups)
     }
 
     /// One branch at `dilation`, which need not be one of the configured dilations (the shared
@@ -190,7 +233,8 @@ impl MultiDilationConv2d {
             dilation > 0,
             "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
         );
-        self.forward_concat_at(x, &[dilation])
+        self.compute(x, &[dilation], Epilogue::None)
+            .merge(Merge::Concat, 1)
     }
 
     /// The same module (the same parameters, shared, not copied) with other dilations: fewer
@@ -259,8 +303,9 @@ impl MultiDilationConv2d {
         self.weight.dims()[1] * self.groups
     }
 
-    /// Channels of each branch (the kernel's output channels).
-    pub fn out_channels(&self) -> usize {
+    /// Channels of each branch (the kernel's output channels); the merged output has
+    /// [`output_channels`](Self::output_channels).
+    pub fn branch_channels(&self) -> usize {
         self.weight.dims()[0]
     }
 
@@ -268,7 +313,7 @@ impl MultiDilationConv2d {
     /// otherwise.
     pub fn output_channels(&self) -> usize {
         self.merge
-            .output_channels(self.out_channels(), self.dilations.len())
+            .output_channels(self.branch_channels(), self.dilations.len())
     }
 
     /// The shape [`forward`](Self::forward) gives for an input of shape `input`.
@@ -317,7 +362,7 @@ impl ModuleDisplay for MultiDilationConv2d {
     fn custom_content(&self, content: Content) -> Option<Content> {
         content
             .add("ch_in", &self.in_channels())
-            .add("ch_out", &self.out_channels())
+            .add("ch_out", &self.branch_channels())
             .add("kernel_size", &format!("{:?}", self.kernel_size()))
             .add("stride", &format!("{:?}", self.stride))
             .add("dilations", &format!("{:?}", self.dilations))

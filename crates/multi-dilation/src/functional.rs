@@ -1,10 +1,12 @@
-//! The layer's math as plain functions on tensors: every path of the crate goes through here.
+//! The layer's math as plain functions on tensors, one burn `conv2d` per dilation: the
+//! per-dilation path of [`MultiDilationConv2d`](crate::MultiDilationConv2d) and the reference
+//! every fused kernel is tested against. Both paths take their padding from
+//! [`same_padding`].
 
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use crate::ExecutionPath;
 use crate::padding::same_padding;
 
 /// One branch: a 2-D convolution of `x` with `weight` at `dilation` (both axes), `stride`,
@@ -51,21 +53,21 @@ pub fn conv2d_same(
 }
 
 /// Every branch: [`conv2d_same`] of `x` with the one `weight` (and `bias`) at each of
-/// `dilations`, in order, unmerged.
+/// `dilations`, in order, unmerged: one tensor per branch.
 ///
 /// # Example
 /// ```
 /// use burn::tensor::{Device, Tensor};
-/// use multi_dilation::functional::multi_dilation_conv2d;
+/// use multi_dilation::functional::multi_dilation_conv2d_branches;
 ///
 /// let device = Device::default();
 /// let x = Tensor::<4>::ones([2, 3, 8, 8], &device);
 /// let w = Tensor::<4>::ones([4, 3, 3, 3], &device);
-/// let branches = multi_dilation_conv2d(x, w, None, [1, 1], &[1, 2, 3], 1);
+/// let branches = multi_dilation_conv2d_branches(x, w, None, [1, 1], &[1, 2, 3], 1);
 /// assert_eq!(branches.len(), 3);
 /// assert_eq!(branches[2].dims(), [2, 4, 8, 8]);
 /// ```
-pub fn multi_dilation_conv2d(
+pub fn multi_dilation_conv2d_branches(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
@@ -86,43 +88,4 @@ pub fn multi_dilation_conv2d(
             )
         })
         .collect()
-}
-
-/// Every branch of [`multi_dilation_conv2d`] concatenated on the channel axis:
-/// `[batch, dilations.len() * out, ceil(height / sh), ceil(width / sw)]`, computed by the fused
-/// kernel when `path` selects it for `x` (see [`ExecutionPath::uses_fused`]) and by one conv2d
-/// per dilation otherwise.
-///
-/// # Panics
-/// Panics if `path` is [`ExecutionPath::Fused`] and the fused kernel cannot run for `x`.
-///
-/// # Example
-/// ```
-/// use burn::tensor::{Device, Tensor};
-/// use multi_dilation::ExecutionPath;
-/// use multi_dilation::functional::multi_dilation_conv2d_concat;
-///
-/// let device = Device::default();
-/// let x = Tensor::<4>::ones([2, 3, 8, 8], &device);
-/// let w = Tensor::<4>::ones([4, 3, 3, 3], &device);
-/// let y = multi_dilation_conv2d_concat(x, w, None, [1, 1], &[1, 2, 3], 1, ExecutionPath::Auto);
-/// assert_eq!(y.dims(), [2, 12, 8, 8]);
-/// ```
-pub fn multi_dilation_conv2d_concat(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Option<Tensor<1>>,
-    stride: [usize; 2],
-    dilations: &[usize],
-    groups: usize,
-    path: ExecutionPath,
-) -> Tensor<4> {
-    if path.resolve(&x, groups) {
-        #[cfg(any(feature = "flex", feature = "wgpu"))]
-        return crate::fused::multi_dilation_conv2d(x, weight, bias, stride, dilations);
-    }
-    Tensor::cat(
-        multi_dilation_conv2d(x, weight, bias, stride, dilations, groups),
-        1,
-    )
 }

@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../README.md")]
+#![doc = include_str!("../README.md")]
 //!
 //! # Crate map
 //! - [`MultiDilationConv2dConfig`] / [`MultiDilationConv2d`]: the layer.
@@ -8,16 +8,26 @@
 //! - [`ClassificationBatch`] and, with the feature `train`, burn's `TrainStep` and
 //!   `InferenceStep` for [`MultiDilationNet`], so `SupervisedTraining` trains it directly.
 //! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule.
-//! - [`ExecutionPath`] and, with the feature `flex` or `wgpu`, [`fused`]: one fused kernel for
-//!   every dilation, forward and backward, on burn's Flex CPU backend and its CubeCL backend.
+//! - [`Epilogue`]: an activation applied to each branch, inside the fused kernel where it runs.
+//! - [`ExecutionPath`] and, with a backend feature that has one (`flex`, `wgpu`, `vulkan`,
+//!   `metal`, `cuda`, `rocm`), the module `fused`: one fused kernel for every dilation, forward and
+//!   backward, on burn's Flex CPU backend and its CubeCL backend.
+//! - With the feature `interop`, the module `interop`: weights from PyTorch and Keras, and back.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The repository README's snippets are compiled as doctests too (not part of the package).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
 
 mod config;
 mod conv;
+mod epilogue;
 mod error;
 pub mod functional;
-#[cfg(any(feature = "flex", feature = "wgpu"))]
+#[cfg(any(feature = "flex", cube_kernels))]
 pub mod fused;
 #[cfg(feature = "interop")]
 pub mod interop;
@@ -29,6 +39,7 @@ mod train;
 
 pub use config::MultiDilationConv2dConfig;
 pub use conv::MultiDilationConv2d;
+pub use epilogue::Epilogue;
 pub use error::ConfigError;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};

@@ -1,4 +1,4 @@
-//! [`MultiDilationNet`]: the classifier of the mission.
+//! [`MultiDilationNet`]: the layer, an activation, pooling and a linear head: a classifier.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -10,7 +10,7 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::padding::same_output_size;
-use crate::{ConfigError, Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
+use crate::{ConfigError, Epilogue, Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
 
 /// Spatial pooling between the merged features and the linear head.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
@@ -242,22 +242,17 @@ impl MultiDilationNet {
             "MultiDilationNet: expected an input of shape [batch, {channels}, {height}, {width}], \
              got {dims:?}"
         );
-        // The activation acts on each branch before the merge; for a concatenation that is the
-        // activation of the merged tensor, which skips splitting and re-joining the branches.
-        // A ReLU after a fused concatenation runs inside the kernel.
-        let merged = match self.conv.merge() {
-            Merge::Concat if matches!(self.activation, Activation::Relu(_)) => {
-                match self.conv.forward_concat_relu_fused(&x) {
-                    Some(rectified) => rectified,
-                    None => self.activation.forward(self.conv.forward(x)),
-                }
-            }
-            Merge::Concat => self.activation.forward(self.conv.forward(x)),
-            merge => merge.apply(
+        // The activation acts on each branch before the merge. A ReLU is the layer's epilogue
+        // (inside the fused kernel where it runs); for a concatenation any other activation
+        // is applied to the merged tensor, which equals applying it per branch.
+        let merged = match (&self.activation, self.conv.merge()) {
+            (Activation::Relu(_), _) => self.conv.forward_with(x, Epilogue::Relu),
+            (activation, Merge::Concat) => activation.forward(self.conv.forward(x)),
+            (activation, merge) => merge.apply(
                 self.conv
                     .forward_branches(x)
                     .into_iter()
-                    .map(|branch| self.activation.forward(branch))
+                    .map(|branch| activation.forward(branch))
                     .collect(),
             ),
         };

@@ -23,14 +23,15 @@ use burn::tensor::{DType, Device, Tensor};
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
 pub enum ExecutionPath {
     /// The fused kernel where it is available and measured faster (Flex, `f32`, groups 1, with
-    /// the crate feature `flex`), one conv2d per dilation elsewhere, GPUs included (see
-    /// [`fused::is_preferred`](crate::fused::is_preferred)). The default.
+    /// the crate feature `flex`), one conv2d per dilation elsewhere: on GPUs too, until the
+    /// CubeCL kernels are measured faster than burn's autotuned convolutions there (see
+    /// `fused::is_preferred`). The default.
     Auto,
     /// One backend conv2d per dilation, then the merge: works on every backend.
     PerDilation,
-    /// The fused kernel ([`fused`](crate::fused)) wherever it runs: Flex (feature `flex`) or a
-    /// cubecl device such as wgpu (feature `wgpu`); `try_init` returns an error where it
-    /// cannot.
+    /// The fused kernel wherever it runs: Flex (feature `flex`) or a device of any CubeCL
+    /// runtime (features `wgpu`, `vulkan`, `metal`, `cuda` or `rocm`); `try_init`
+    /// returns an error where it cannot.
     Fused,
 }
 
@@ -56,13 +57,13 @@ impl ExecutionPath {
 
 impl ExecutionPath {
     /// [`uses_fused`](Self::uses_fused) for the input `x`; panics when the path is `Fused`
-    /// and the fused kernel cannot run for `x`.
+    /// and the fused kernel cannot run for `x` (a `Fused` layer built by `try_init` on another
+    /// device, or given an input of another dtype).
     pub(crate) fn resolve(self, x: &Tensor<4>, groups: usize) -> bool {
         let fused = self.uses_fused(&x.device(), x.dtype(), groups);
         assert!(
             fused || self != ExecutionPath::Fused,
-            "ExecutionPath::Fused needs an f32 input on Flex or a cubecl device (wgpu) and \
-             groups 1, got {:?} on {:?} with groups {groups}",
+            "ExecutionPath::Fused needs {FUSED_NEEDS}, got {:?} on {:?} with groups {groups}",
             x.dtype(),
             x.device()
         );
@@ -70,22 +71,26 @@ impl ExecutionPath {
     }
 }
 
-#[cfg(any(feature = "flex", feature = "wgpu"))]
+/// What the fused kernel needs, for error messages.
+pub(crate) const FUSED_NEEDS: &str = "an f32 input, groups 1 and a Flex device (crate feature \
+    `flex`) or a CubeCL device (crate feature `wgpu`, `vulkan`, `metal`, `cuda` or `rocm`)";
+
+#[cfg(any(feature = "flex", cube_kernels))]
 pub(crate) fn fused_available(device: &Device, dtype: DType, groups: usize) -> bool {
     crate::fused::is_supported(device, dtype, groups)
 }
 
-#[cfg(any(feature = "flex", feature = "wgpu"))]
+#[cfg(any(feature = "flex", cube_kernels))]
 fn fused_preferred(device: &Device, dtype: DType, groups: usize) -> bool {
     crate::fused::is_preferred(device, dtype, groups)
 }
 
-#[cfg(not(any(feature = "flex", feature = "wgpu")))]
+#[cfg(not(any(feature = "flex", cube_kernels)))]
 pub(crate) fn fused_available(_device: &Device, _dtype: DType, _groups: usize) -> bool {
     false
 }
 
-#[cfg(not(any(feature = "flex", feature = "wgpu")))]
+#[cfg(not(any(feature = "flex", cube_kernels)))]
 fn fused_preferred(_device: &Device, _dtype: DType, _groups: usize) -> bool {
     false
 }

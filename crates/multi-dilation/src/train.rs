@@ -17,6 +17,25 @@ pub struct ClassificationBatch {
     pub targets: Tensor<1, Int>,
 }
 
+/// From the pair `(images, targets)`: what data crates' batchers (such as
+/// `multi-dilation-mnist`'s) build, so they need not depend on this crate.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Int, Tensor};
+/// use multi_dilation::ClassificationBatch;
+///
+/// let device = Device::default();
+/// let pair = (Tensor::<4>::zeros([2, 1, 4, 4], &device), Tensor::<1, Int>::from_ints([1, 0], &device));
+/// let batch = ClassificationBatch::from(pair);
+/// assert_eq!(batch.targets.dims(), [2]);
+/// ```
+impl From<(Tensor<4>, Tensor<1, Int>)> for ClassificationBatch {
+    fn from((images, targets): (Tensor<4>, Tensor<1, Int>)) -> Self {
+        Self { images, targets }
+    }
+}
+
 impl MultiDilationNet {
     /// Logits and the mean cross-entropy loss of a batch.
     ///

@@ -128,9 +128,10 @@ impl StudyDigits {
         })
     }
 
-    /// `count` built-in procedural digits (no download).
+    /// `count` built-in procedural digits (no download): the clean ones, which the study
+    /// rescales itself.
     pub fn builtin(count: usize) -> Self {
-        let all: Vec<MnistItem> = SyntheticDigits::new(count, 5)
+        let all: Vec<MnistItem> = SyntheticDigits::clean(count, 5)
             .iter()
             .map(|item| item.expect("built-in digits are generated, never missing"))
             .collect();

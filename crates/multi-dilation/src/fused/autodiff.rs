@@ -1,5 +1,22 @@
-//! [`MultiDilationBackend`] for `Autodiff<B>`: the forward of `B`, and a backward step that
-//! calls `B`'s combined backward once for the input, kernel and bias gradients.
+//! [`MultiDilationBackend`] for `Autodiff<B>`: the glue between burn's autodiff graph and the
+//! hand-written backward of the inner backend `B`.
+//!
+//! Step by step, for one call of the fused forward on tracked tensors:
+//! 1. Forward: `B` computes the output from the inner (untracked) primitives of `x`, `weight`
+//!    and `bias`.
+//! 2. Registration: [`FusedBackward`] is prepared with the three parents' graph nodes. If no
+//!    parent requires a gradient the output is returned untracked and nothing is saved.
+//! 3. Saved state: `x` and `weight` are checkpointed (burn's checkpointer keeps them, or
+//!    recomputes them under a recompute strategy), with the geometry and, for
+//!    [`Epilogue::Relu`], the rectified output, which is all the ReLU's backward needs.
+//! 4. Backward: the gradient of the output is consumed from the graph, masked by the ReLU where
+//!    there is one, and `B`'s combined backward computes only the gradients whose parents are
+//!    tracked (`want`), in one pass on Flex.
+//! 5. The gradients are registered on the parents' nodes; burn sums them with any other use of
+//!    the same tensors (a kernel shared with another layer, for example).
+//!
+//! The bias is always a parent: a layer without bias passes an untracked zero bias, which step 2
+//! leaves without a gradient.
 
 use burn::backend::AutodiffBackend;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
@@ -9,6 +26,7 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::tensor::FloatTensor;
 
 use super::{FusedGeometry, MultiDilationBackend};
+use crate::Epilogue;
 
 /// The backward step: parents are x, weight and bias.
 #[derive(Debug)]
@@ -67,7 +85,7 @@ impl<B: MultiDilationBackend, C: CheckpointStrategy> MultiDilationBackend for Au
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let rectified = geometry.relu.then(|| output.clone());
+                let rectified = (geometry.epilogue == Epilogue::Relu).then(|| output.clone());
                 let state = (
                     prep.checkpoint(&x),
                     prep.checkpoint(&weight),

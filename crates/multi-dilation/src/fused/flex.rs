@@ -6,6 +6,7 @@ use burn::tensor::{Shape, TensorData};
 
 use super::cpu::{self, Plan};
 use super::{FusedGeometry, MultiDilationBackend, output_shape};
+use crate::Epilogue;
 
 /// The contiguous `f32` values of `tensor`, and its shape.
 fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
@@ -58,7 +59,8 @@ impl MultiDilationBackend for Flex {
             plan.channels_out,
             bias.len()
         );
-        let output = cpu::forward(&plan, slice(&x), slice(&weight), bias, geometry.relu);
+        let relu = geometry.epilogue == Epilogue::Relu;
+        let output = cpu::forward(&plan, slice(&x), slice(&weight), bias, relu);
         let shape = output_shape(&Shape::from(x_dims), &Shape::from(w_dims), &geometry);
         tensor(output, shape)
     }

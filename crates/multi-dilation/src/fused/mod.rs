@@ -1,17 +1,18 @@
 //! The fused multi-dilation convolution: one backend operation that computes every branch from
 //! one read of the input and, in backward, the kernel gradient summed over every dilation.
 //!
-//! It is a burn backend extension ([`MultiDilationBackend`]) with a hand-written backward,
-//! implemented for Flex (burn's CPU backend, feature `flex`: im2col and one GEMM per image and
-//! dilation) and for burn's CubeCL backend (feature `wgpu`: direct kernels, which also serve
-//! the other cubecl runtimes, under burn's kernel fusion). On any other backend, other dtypes
-//! than `f32`, or grouped convolutions, [`is_supported`] is false and the layer uses one conv2d
-//! per dilation instead (see [`ExecutionPath`](crate::ExecutionPath)).
+//! It is a burn backend extension ([`MultiDilationBackend`]) with a hand-written backward
+//! (`autodiff.rs`), implemented for Flex (burn's CPU backend, feature `flex`: im2col and one
+//! GEMM per image and dilation, in `cpu/`, reached through `flex.rs`) and for burn's CubeCL
+//! backend (features `wgpu`, `vulkan`, `metal`, `cuda` and `rocm`: the runtime-generic kernels
+//! of `cube/`, under burn's kernel fusion). On any other backend, other
+//! dtypes than `f32`, or grouped convolutions, [`is_supported`] is false and the layer uses one
+//! conv2d per dilation instead (see [`ExecutionPath`](crate::ExecutionPath)).
 
 mod autodiff;
 #[cfg(feature = "flex")]
 mod cpu;
-#[cfg(feature = "wgpu")]
+#[cfg(cube_kernels)]
 mod cube;
 #[cfg(feature = "flex")]
 mod flex;
@@ -19,6 +20,7 @@ mod flex;
 use burn::backend::{Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Device, Shape, Tensor};
 
+use crate::Epilogue;
 use crate::padding::same_output_size;
 
 /// The non-tensor arguments of the fused operation: stride and dilations ('same' padding is
@@ -29,8 +31,9 @@ pub struct FusedGeometry {
     pub stride: [usize; 2],
     /// Dilation of each branch, in output order.
     pub dilations: Vec<usize>,
-    /// Apply ReLU to the output inside the kernel (and mask the gradient in backward).
-    pub relu: bool,
+    /// The activation applied to the output inside the kernel (in backward, the gradient is
+    /// masked by the saved output for [`Epilogue::Relu`]).
+    pub epilogue: Epilogue,
 }
 
 /// The shape of the fused output for inputs shaped `x` and `weight`:
@@ -42,9 +45,10 @@ pub struct FusedGeometry {
 /// # Example
 /// ```
 /// use burn::tensor::Shape;
+/// use multi_dilation::Epilogue;
 /// use multi_dilation::fused::{FusedGeometry, output_shape};
 ///
-/// let geometry = FusedGeometry { stride: [2, 1], dilations: vec![1, 2, 3], relu: false };
+/// let geometry = FusedGeometry { stride: [2, 1], dilations: vec![1, 2, 3], epilogue: Epilogue::None };
 /// let shape = output_shape(&Shape::new([8, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &geometry);
 /// assert_eq!(shape, Shape::new([8, 15, 4, 10]));
 /// ```
@@ -72,8 +76,8 @@ pub fn output_shape(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Shap
 #[allow(clippy::type_complexity)]
 #[backend_extension(
     Flex: cfg(feature = "flex"),
-    Cube: cfg(feature = "wgpu"),
-    Fusion: cfg(feature = "wgpu"),
+    Cube: cfg(cube_kernels),
+    Fusion: cfg(cube_kernels),
     Autodiff
 )]
 pub trait MultiDilationBackend: burn::backend::Backend {
@@ -87,8 +91,8 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         geometry: FusedGeometry,
     ) -> FloatTensor<Self>;
 
-    /// The gradient of `x` from `grad`, the gradient of the convolution's output (with
-    /// `geometry.relu` the caller has already masked it by the ReLU). `x` gives the shape.
+    /// The gradient of `x` from `grad`, the gradient of the convolution's output (for
+    /// [`Epilogue::Relu`] the caller has already masked it by the ReLU). `x` gives the shape.
     #[fusion(dtype = x, shape = x)]
     fn multi_dilation_conv2d_input_grad(
         x: FloatTensor<Self>,
@@ -154,9 +158,9 @@ pub trait MultiDilationBackend: burn::backend::Backend {
     }
 }
 
-/// Whether the fused operation runs for `x` on `device` with `groups`: `f32`, groups 1, on Flex
-/// (feature `flex`) or a cubecl device such as wgpu (feature `wgpu`), directly or under
-/// autodiff.
+/// Whether the fused operation runs for an input of `dtype` on `device` with `groups`: `f32`,
+/// groups 1, on Flex (feature `flex`) or a device of a CubeCL runtime (features `wgpu`,
+/// `vulkan`, `metal`, `cuda`, `rocm`), directly or under autodiff.
 ///
 /// # Example
 /// ```
@@ -199,94 +203,65 @@ fn on_flex(_device: &Device) -> bool {
     false
 }
 
-#[cfg(feature = "wgpu")]
+#[cfg(cube_kernels)]
 fn on_cube(device: &Device) -> bool {
     matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
 }
 
-#[cfg(not(feature = "wgpu"))]
+#[cfg(not(cube_kernels))]
 fn on_cube(_device: &Device) -> bool {
     false
 }
 
 /// Every branch of `x` convolved with the one `weight` (and `bias`) at `dilations`, 'same'
-/// padding, concatenated on the channel axis, computed by the fused operation.
+/// padding, with `epilogue` applied as the kernel writes its output, concatenated on the
+/// channel axis: `[batch, dilations.len() * out, ceil(h / sh), ceil(w / sw)]`.
+///
+/// [`MultiDilationConv2d`](crate::MultiDilationConv2d) calls this when its
+/// [`ExecutionPath`](crate::ExecutionPath) selects the fused kernel; call it directly to run
+/// the kernel on tensors of your own.
 ///
 /// # Panics
 /// Panics if [`is_supported`] is false for `x`, or if the shapes do not fit.
 ///
 /// # Example
 /// ```
-/// use burn::tensor::{Device, Distribution, Tensor};
-/// use multi_dilation::{functional::multi_dilation_conv2d, fused};
+/// use burn::tensor::{Device, Distribution, Tensor, activation::relu};
+/// use multi_dilation::{Epilogue, functional::multi_dilation_conv2d_branches, fused};
 ///
 /// let device = Device::flex();
 /// let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
 /// let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Default, &device);
-/// let fast = fused::multi_dilation_conv2d(x.clone(), w.clone(), None, [1, 1], &[1, 2, 3]);
-/// let branches = multi_dilation_conv2d(x, w, None, [1, 1], &[1, 2, 3], 1);
+/// let dilations = [1, 2, 3];
+/// let fast = fused::multi_dilation_conv2d_concat(
+///     x.clone(), w.clone(), None, [1, 1], &dilations, Epilogue::Relu,
+/// );
+/// let branches = multi_dilation_conv2d_branches(x, w, None, [1, 1], &dilations, 1);
 /// assert_eq!(fast.dims(), [2, 12, 8, 8]);
-/// let diff = (fast - Tensor::cat(branches, 1)).abs().max().into_scalar::<f32>();
+/// let diff = (fast - relu(Tensor::cat(branches, 1))).abs().max().into_scalar::<f32>();
 /// assert!(diff < 1e-5);
 /// ```
-pub fn multi_dilation_conv2d(
+pub fn multi_dilation_conv2d_concat(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     stride: [usize; 2],
     dilations: &[usize],
-) -> Tensor<4> {
-    launch(x, weight, bias, stride, dilations, false)
-}
-
-/// ReLU of [`multi_dilation_conv2d`], with the ReLU applied as the kernel writes its output
-/// (one pass over the output less than a separate activation).
-///
-/// # Panics
-/// As [`multi_dilation_conv2d`].
-///
-/// # Example
-/// ```
-/// use burn::tensor::{Device, Distribution, Tensor, activation::relu};
-/// use multi_dilation::fused;
-///
-/// let device = Device::flex();
-/// let x = Tensor::<4>::random([1, 2, 6, 6], Distribution::Default, &device);
-/// let w = Tensor::<4>::random([3, 2, 3, 3], Distribution::Default, &device);
-/// let fast = fused::multi_dilation_conv2d_relu(x.clone(), w.clone(), None, [1, 1], &[1, 2]);
-/// let slow = relu(fused::multi_dilation_conv2d(x, w, None, [1, 1], &[1, 2]));
-/// assert_eq!(fast.into_data(), slow.into_data());
-/// ```
-pub fn multi_dilation_conv2d_relu(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Option<Tensor<1>>,
-    stride: [usize; 2],
-    dilations: &[usize],
-) -> Tensor<4> {
-    launch(x, weight, bias, stride, dilations, true)
-}
-
-fn launch(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Option<Tensor<1>>,
-    stride: [usize; 2],
-    dilations: &[usize],
-    relu: bool,
+    epilogue: Epilogue,
 ) -> Tensor<4> {
     assert!(
         is_supported(&x.device(), x.dtype(), 1),
-        "fused::multi_dilation_conv2d: needs an f32 tensor on Flex or a cubecl device (wgpu), \
-         got {:?} on {:?}",
+        "fused::multi_dilation_conv2d_concat: needs {}, got {:?} on {:?}",
+        crate::path::FUSED_NEEDS,
         x.dtype(),
         x.device()
     );
     let geometry = FusedGeometry {
         stride,
         dilations: dilations.to_vec(),
-        relu,
+        epilogue,
     };
+    // An untracked zero bias gets no gradient: one operation serves layers with and without.
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(Dispatch::multi_dilation_conv2d(
         x.into_dispatch(),

@@ -50,7 +50,7 @@ impl KerasLayerNames {
 pub struct KerasNetNames {
     /// The layers holding the shared kernel: one (a custom layer applying it at every
     /// dilation), or several `Conv2D` layers holding copies of it, as in the Keras model of
-    /// the original request (one per dilation rate); copies must be equal.
+    /// the Keras use case of one Conv2D copy per dilation rate; copies must be equal.
     pub convs: Vec<KerasLayerNames>,
     /// The `Dense` head, which follows `Flatten` of the channels-last pooled map.
     pub dense: KerasLayerNames,

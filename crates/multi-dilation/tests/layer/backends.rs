@@ -1,4 +1,4 @@
-//! Acceptance 5: the same layer gives the same outputs and gradients on every compiled backend
+//! The same layer gives the same outputs and gradients on every compiled backend
 //! (flex and ndarray always; wgpu with `--features wgpu`).
 
 use burn::tensor::{Device, Tensor};

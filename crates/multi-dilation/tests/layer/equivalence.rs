@@ -1,4 +1,4 @@
-//! Acceptance 1: the layer equals N separate burn `Conv2d` with explicit padding and the
+//! The layer equals N separate burn `Conv2d` with explicit padding and the
 //! weight copied, merged on the host; and each branch equals a direct loop.
 
 use burn::module::Param;

@@ -1,4 +1,4 @@
-//! Acceptance 7: invalid configs are errors naming the field and the value; wrong shapes panic
+//! Invalid configs are errors naming the field and the value; wrong shapes panic
 //! with the expected and actual shapes.
 
 use multi_dilation::{ConfigError, MultiDilationConv2dConfig, MultiDilationNetConfig};

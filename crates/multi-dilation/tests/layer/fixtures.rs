@@ -1,4 +1,4 @@
-//! Acceptance 2: outputs and gradients equal PyTorch's (fixtures made by
+//! Outputs and gradients equal PyTorch's (fixtures made by
 //! `tests/fixtures/make_fixtures.py`, committed).
 
 use burn::module::Param;

@@ -1,4 +1,4 @@
-//! Acceptance 3: the weight gradient is the sum of the per-branch gradients, and matches finite
+//! The weight gradient is the sum of the per-branch gradients, and matches finite
 //! differences.
 
 use burn::module::Param;

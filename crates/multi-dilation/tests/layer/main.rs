@@ -14,4 +14,4 @@ mod gradients;
 mod net;
 mod paths;
 mod persistence;
-mod seed;
+mod quickstart;

@@ -3,8 +3,9 @@
 //! kernel) and on wgpu (the CubeCL kernels, forced: `Auto` keeps burn's convolutions there). On
 //! a backend without the fused kernel (ndarray) `Auto` must fall back and still agree.
 
+use burn::tensor::activation::relu;
 use burn::tensor::{DType, Tensor};
-use multi_dilation::{ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig};
+use multi_dilation::{Epilogue, ExecutionPath, MultiDilationConv2d, MultiDilationConv2dConfig};
 
 use crate::common::*;
 use crate::equivalence::{MERGES, cases};
@@ -23,8 +24,18 @@ fn assert_rel_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {
 
 /// Output, and gradients of x, weight and bias (empty when no bias) for a weighted sum.
 fn run(layer: &MultiDilationConv2d, x: &Tensor<4>, seed: u64) -> [Vec<f32>; 4] {
+    run_with(layer, x, seed, |layer, x| layer.forward(x))
+}
+
+/// [`run`] for any function of the layer and the input.
+fn run_with(
+    layer: &MultiDilationConv2d,
+    x: &Tensor<4>,
+    seed: u64,
+    forward: impl Fn(&MultiDilationConv2d, Tensor<4>) -> Tensor<4>,
+) -> [Vec<f32>; 4] {
     let x = x.clone().require_grad();
-    let y = layer.forward(x.clone());
+    let y = forward(layer, x.clone());
     let r = tensor(y.dims(), seed, &y.device());
     let grads = (y.clone() * r).sum().backward();
     [
@@ -118,6 +129,44 @@ fn auto_and_fused_equal_per_dilation_forward_and_gradients() {
     if fused_supported(1) {
         // 5 of the 7 cases have groups 1, times 4 merges.
         assert_eq!(fused_cases, 20);
+    }
+}
+
+#[test]
+fn the_relu_epilogue_equals_relu_of_each_branch_then_the_merge_on_every_path() {
+    // The reference is written differently: per-dilation branches, burn's ReLU on each, then
+    // the merge. The epilogue runs inside the fused kernel (with its gradient mask) where it
+    // runs, and on the branch tensors elsewhere; outputs and gradients must agree.
+    let device = device().autodiff();
+    for (c, case) in cases().into_iter().enumerate() {
+        for merge in MERGES {
+            let mut case = case.clone();
+            case.merge = merge;
+            let layer = case.layer(400 + c as u64, &device);
+            let plain = layer.clone().with_path(ExecutionPath::PerDilation);
+            let x = case.x(500 + c as u64, &device);
+            let want = run_with(&plain, &x, 600 + c as u64, |layer, x| {
+                let branches = layer.forward_branches(x).into_iter().map(relu).collect();
+                layer.merge().apply(branches)
+            });
+            for path in [path_under_test(case.groups), ExecutionPath::PerDilation] {
+                let tested = layer.clone().with_path(path);
+                let got = run_with(&tested, &x, 600 + c as u64, |layer, x| {
+                    layer.forward_with(x, Epilogue::Relu)
+                });
+                for (k, what) in ["output", "grad x", "grad weight", "grad bias"]
+                    .iter()
+                    .enumerate()
+                {
+                    assert_rel_close(
+                        &got[k],
+                        &want[k],
+                        1e-5,
+                        &format!("case {c} {merge:?} {path:?} {what}"),
+                    );
+                }
+            }
+        }
     }
 }
 

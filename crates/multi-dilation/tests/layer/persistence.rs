@@ -1,4 +1,4 @@
-//! Acceptance 6: burnpack save/load is bit-exact; the configs survive JSON.
+//! Burnpack save/load is bit-exact; the configs survive JSON.
 
 use burn::config::Config;
 use burn::module::Module;

@@ -1,4 +1,5 @@
-//! Acceptance 4 (the seed case), the helpers, the display and subset inference.
+//! The quickstart layer (one 3x3 kernel, 1 -> 4 channels, dilations 1, 2, 3), the accessors,
+//! the display and inference on a subset of the dilations.
 
 use burn::module::Module;
 use burn::nn::conv::Conv2dConfig;
@@ -7,7 +8,7 @@ use multi_dilation::{Merge, MultiDilationConv2dConfig};
 use crate::common::*;
 
 #[test]
-fn seed_case_has_12_channels_and_40_parameters() {
+fn quickstart_layer_has_12_channels_and_40_parameters() {
     let device = device();
     let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3])
         .with_dilations(vec![1, 2, 3])
@@ -80,7 +81,7 @@ fn accessors_report_the_config() {
     assert_eq!(layer.groups(), 2);
     assert_eq!(layer.kernel_size(), [5, 3]);
     assert_eq!(layer.in_channels(), 4);
-    assert_eq!(layer.out_channels(), 6);
+    assert_eq!(layer.branch_channels(), 6);
     assert_eq!(layer.output_channels(), 6);
     assert_eq!(layer.output_shape([3, 4, 9, 8]), [3, 6, 5, 8]);
 }

@@ -1,0 +1,1 @@
+//! Nothing to use: this package exists for its `Cargo.toml` (see the comment there).

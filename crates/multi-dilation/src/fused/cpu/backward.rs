@@ -1,0 +1,383 @@
+//! Backward from the output gradient `[batch, dilations, out, ho, wo]`: the input gradient, and
+//! the kernel and bias gradients summed over every image and every dilation in one pass.
+//!
+//! Images are split into contiguous groups (see [`groups`]). Each group writes the input
+//! gradient of its own images (disjoint chunks) and sums its own [`Partial`] kernel and bias
+//! gradients, which are added up across groups at the end. Per image and branch, the bias
+//! gradient is a sum of the output gradient's rows; the input and kernel gradients are computed
+//! by the [`Strategy`] that [`Strategy::select`] picks.
+
+use rayon::prelude::*;
+
+use super::gemm::{Mat, sgemm, sgemm_rows};
+use super::groups;
+use super::plan::Plan;
+
+/// How [`backward`] computes the input and kernel gradients (the bias gradient is the same sum
+/// in both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// Stride 1 only. The input gradient is the transposed convolution of the output gradient:
+    /// per branch, im2col blocks of the output gradient ([`Plan::grad_taps`], rows `(o, i, j)`
+    /// over the input grid) times the kernel laid out `[in, out * kh * kw]`, accumulated
+    /// straight into the input gradient, with no scatter. The kernel gradient comes from the
+    /// same blocks: `dW[o, c, i, j] = sum_q g[o, q + top - i * d] * x[c, q]` over input
+    /// positions `q` is row `(o, i, j)` of a block times the input's columns, summed as
+    /// `[(o, i, j), c]`. That saves the im2col of the input.
+    TransposedGemm,
+    /// The input gradient is the kernel's transpose times the output gradient, one
+    /// `[in * kh * kw, ho * wo]` matrix per branch, scattered back onto the input (col2im). The
+    /// kernel gradient is the im2col of the input times the output gradient, summed as
+    /// `[(c, i, j), o]`.
+    Col2im,
+}
+
+impl Strategy {
+    /// The strategy [`backward`] uses for `plan` when it computes the gradients `want` (input,
+    /// kernel, bias).
+    ///
+    /// [`TransposedGemm`](Self::TransposedGemm) gathers `out * kh * kw` rows where col2im
+    /// scatters `in * kh * kw`, so it is taken when the input has at least half as many channels
+    /// as the output: col2im is 2.5x faster when the input has few channels (S2: 1 -> 32
+    /// channels), the transposed GEMM is faster on S3 and S4. It needs stride 1, and it is
+    /// taken only when the input gradient is wanted: its saving on the kernel gradient comes
+    /// from reusing the blocks the input gradient builds anyway.
+    pub(crate) fn select(plan: &Plan, want: [bool; 3]) -> Self {
+        let [want_input, _, _] = want;
+        if want_input && plan.stride == [1, 1] && 2 * plan.channels_in >= plan.channels_out {
+            Self::TransposedGemm
+        } else {
+            Self::Col2im
+        }
+    }
+}
+
+/// What [`backward`] computes: each gradient is `None` when not asked for.
+pub(crate) struct Grads {
+    pub input: Option<Vec<f32>>,
+    pub kernel: Option<Vec<f32>>,
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Backward from the output gradient `[batch, dilations, out, ho, wo]`: the gradients `want`
+/// (input, kernel, bias), with the kernel and bias gradients summed over every image and every
+/// dilation, by the strategy [`Strategy::select`] picks.
+pub(crate) fn backward(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    grad_output: &[f32],
+    want: [bool; 3],
+) -> Grads {
+    let strategy = Strategy::select(plan, want);
+    backward_with(plan, input, kernel, grad_output, want, strategy)
+}
+
+/// [`backward`] by `strategy` (tests force each one).
+///
+/// # Panics
+/// Panics if `strategy` is [`Strategy::TransposedGemm`] and the stride is not 1.
+pub(crate) fn backward_with(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    grad_output: &[f32],
+    want: [bool; 3],
+    strategy: Strategy,
+) -> Grads {
+    assert!(
+        strategy == Strategy::Col2im || plan.stride == [1, 1],
+        "fused multi-dilation conv2d: the transposed-GEMM backward needs stride 1, got {:?}",
+        plan.stride
+    );
+    let [want_input, want_kernel, want_bias] = want;
+    let pass = Pass::new(plan, input, kernel, grad_output, want, strategy);
+    let image_len = plan.image();
+    let mut grad_input = vec![0.0f32; if want_input { input.len() } else { 0 }];
+    // Contiguous groups of images (see `groups`): one partial sum and one pair of scratch
+    // buffers per group, whatever the batch size.
+    let per_group = plan.batch.div_ceil(groups()).max(1);
+    let total = if want_input && image_len > 0 {
+        grad_input
+            .par_chunks_mut(image_len * per_group)
+            .enumerate()
+            .map(|(group, images)| {
+                let (mut acc, mut scratch) = (pass.partial(), pass.scratch());
+                for (k, image_grad) in images.chunks_mut(image_len).enumerate() {
+                    pass.image(
+                        group * per_group + k,
+                        Some(image_grad),
+                        &mut acc,
+                        &mut scratch,
+                    );
+                }
+                acc
+            })
+            .reduce_with(Partial::add)
+    } else {
+        (0..plan.batch.div_ceil(per_group))
+            .into_par_iter()
+            .map(|group| {
+                let (mut acc, mut scratch) = (pass.partial(), pass.scratch());
+                for image in group * per_group..((group + 1) * per_group).min(plan.batch) {
+                    pass.image(image, None, &mut acc, &mut scratch);
+                }
+                acc
+            })
+            .reduce_with(Partial::add)
+    }
+    .unwrap_or_else(|| pass.partial());
+    Grads {
+        input: want_input.then_some(grad_input),
+        kernel: want_kernel.then(|| pass.kernel_grad(&total.kernel)),
+        bias: want_bias.then_some(total.bias),
+    }
+}
+
+/// One call of [`backward_with`]: its arguments, and the kernel laid out for the strategy.
+struct Pass<'a> {
+    plan: &'a Plan,
+    input: &'a [f32],
+    kernel: &'a [f32],
+    grad_output: &'a [f32],
+    want_input: bool,
+    want_kernel: bool,
+    want_bias: bool,
+    strategy: Strategy,
+    /// The kernel as `[in, (o, i, j)]` for [`Strategy::TransposedGemm`]'s input gradient
+    /// (empty otherwise).
+    kernel_t: Vec<f32>,
+}
+
+impl<'a> Pass<'a> {
+    /// The pass, with the transposed kernel when the strategy needs it.
+    fn new(
+        plan: &'a Plan,
+        input: &'a [f32],
+        kernel: &'a [f32],
+        grad_output: &'a [f32],
+        want: [bool; 3],
+        strategy: Strategy,
+    ) -> Self {
+        let [want_input, want_kernel, want_bias] = want;
+        let kernel_t = if want_input && strategy == Strategy::TransposedGemm {
+            let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
+            let taps_len = plan.channels_out * taps;
+            (0..cin * taps_len)
+                .map(|index| {
+                    let (c, rest) = (index / taps_len, index % taps_len);
+                    let (o, tap) = (rest / taps, rest % taps);
+                    kernel[(o * cin + c) * taps + tap]
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            plan,
+            input,
+            kernel,
+            grad_output,
+            want_input,
+            want_kernel,
+            want_bias,
+            strategy,
+            kernel_t,
+        }
+    }
+
+    /// Zeroed partial sums of the gradients asked for.
+    fn partial(&self) -> Partial {
+        let (out, patch) = (self.plan.channels_out, self.plan.patch());
+        Partial {
+            kernel: vec![0.0; if self.want_kernel { out * patch } else { 0 }],
+            bias: vec![0.0; if self.want_bias { out } else { 0 }],
+        }
+    }
+
+    /// Scratch buffers of the sizes the strategy uses.
+    fn scratch(&self) -> Scratch {
+        let (plan, input, kernel) = (self.plan, self.want_input, self.want_kernel);
+        let (cols, dcols) = match self.strategy {
+            Strategy::TransposedGemm => {
+                let blocks = input || kernel;
+                (None, blocks.then(|| plan.grad_taps(0).block_len()))
+            }
+            Strategy::Col2im => (
+                kernel.then(|| plan.input_taps(0).block_len()),
+                input.then(|| plan.patch() * plan.positions()),
+            ),
+        };
+        Scratch {
+            cols: vec![0.0; cols.unwrap_or(0)],
+            dcols: vec![0.0; dcols.unwrap_or(0)],
+        }
+    }
+
+    /// Every branch of image `image`: its input gradient into `image_grad` (when asked for),
+    /// its kernel and bias gradients added to `acc`.
+    fn image(
+        &self,
+        image: usize,
+        mut image_grad: Option<&mut [f32]>,
+        acc: &mut Partial,
+        scratch: &mut Scratch,
+    ) {
+        let plan = self.plan;
+        let (image_len, map_len) = (plan.image(), plan.map());
+        let (positions, branches) = (plan.positions(), plan.branches.len());
+        let pixels = &self.input[image * image_len..][..image_len];
+        for branch in 0..branches {
+            let grad = &self.grad_output[(image * branches + branch) * map_len..][..map_len];
+            if self.want_bias {
+                for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
+                    *sum += row.iter().sum::<f32>();
+                }
+            }
+            let image_grad = image_grad.as_deref_mut();
+            match self.strategy {
+                Strategy::TransposedGemm => {
+                    self.transposed_gemm(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
+                }
+                Strategy::Col2im => {
+                    self.col2im(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
+                }
+            }
+        }
+    }
+
+    /// [`Strategy::TransposedGemm`] for one branch of one image: `pixels` its input, `grad`
+    /// its output gradient `[out, ho, wo]`.
+    fn transposed_gemm(
+        &self,
+        branch: usize,
+        pixels: &[f32],
+        grad: &[f32],
+        mut image_grad: Option<&mut [f32]>,
+        kernel_sums: &mut [f32],
+        scratch: &mut Scratch,
+    ) {
+        if image_grad.is_none() && !self.want_kernel {
+            return;
+        }
+        let plan = self.plan;
+        let taps_len = plan.channels_out * plan.kernel[0] * plan.kernel[1];
+        let image_positions = plan.height * plan.width;
+        plan.grad_taps(branch)
+            .blocks(grad, &mut scratch.dcols, |columns, block| {
+                let block = Mat::row_major(block, taps_len, columns.len());
+                if let Some(image_grad) = image_grad.as_deref_mut() {
+                    sgemm_rows(
+                        &mut image_grad[columns.start..],
+                        image_positions,
+                        branch > 0,
+                        Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
+                        block,
+                    );
+                }
+                if self.want_kernel {
+                    // `[(o, i, j), c]`: the same block times the input's columns.
+                    let pixels = Mat {
+                        data: &pixels[columns.start..],
+                        rows: columns.len(),
+                        cols: plan.channels_in,
+                        row_stride: 1,
+                        col_stride: image_positions,
+                    };
+                    sgemm(kernel_sums, true, block, pixels);
+                }
+            });
+    }
+
+    /// [`Strategy::Col2im`] for one branch of one image: `pixels` its input, `grad` its output
+    /// gradient `[out, ho, wo]`.
+    fn col2im(
+        &self,
+        branch: usize,
+        pixels: &[f32],
+        grad: &[f32],
+        image_grad: Option<&mut [f32]>,
+        kernel_sums: &mut [f32],
+        scratch: &mut Scratch,
+    ) {
+        let plan = self.plan;
+        let (patch, positions, out) = (plan.patch(), plan.positions(), plan.channels_out);
+        if self.want_kernel {
+            // The transpose, `[patch, out]`: the im2col matrix is the row-major lhs, the
+            // output gradient's columns of the block the transposed rhs.
+            plan.input_taps(branch)
+                .blocks(pixels, &mut scratch.cols, |columns, block| {
+                    sgemm(
+                        kernel_sums,
+                        true,
+                        Mat::row_major(block, patch, columns.len()),
+                        Mat {
+                            data: &grad[columns.start..],
+                            rows: columns.len(),
+                            cols: out,
+                            row_stride: 1,
+                            col_stride: positions,
+                        },
+                    );
+                });
+        }
+        if let Some(image_grad) = image_grad {
+            sgemm(
+                &mut scratch.dcols,
+                false,
+                Mat::transposed(self.kernel, patch, out),
+                Mat::row_major(grad, out, positions),
+            );
+            plan.input_taps(branch)
+                .col2im_add(&scratch.dcols, image_grad);
+        }
+    }
+
+    /// The summed kernel gradient `sums`, from the strategy's layout back to the kernel's
+    /// `[o, (c, i, j)]`.
+    fn kernel_grad(&self, sums: &[f32]) -> Vec<f32> {
+        let plan = self.plan;
+        let (out, patch) = (plan.channels_out, plan.patch());
+        let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
+        let mut kernel_grad = vec![0.0; out * patch];
+        for (index, value) in kernel_grad.iter_mut().enumerate() {
+            let (o, c, t) = (
+                index / patch,
+                index % patch / taps.max(1),
+                index % taps.max(1),
+            );
+            *value = match self.strategy {
+                Strategy::TransposedGemm => sums[(o * taps + t) * cin + c],
+                Strategy::Col2im => sums[(c * taps + t) * out + o],
+            };
+        }
+        kernel_grad
+    }
+}
+
+/// One group's share of the kernel and bias gradients.
+struct Partial {
+    kernel: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Partial {
+    /// The element-wise sum of two shares.
+    fn add(mut self, other: Self) -> Self {
+        for (a, b) in self.kernel.iter_mut().zip(&other.kernel) {
+            *a += b;
+        }
+        for (a, b) in self.bias.iter_mut().zip(&other.bias) {
+            *a += b;
+        }
+        self
+    }
+}
+
+/// One group's im2col buffers: `cols` of the input (for [`Strategy::Col2im`]'s kernel
+/// gradient), `dcols` of the output gradient ([`Strategy::TransposedGemm`]) or of the GEMM's
+/// columns that col2im scatters ([`Strategy::Col2im`]).
+struct Scratch {
+    cols: Vec<f32>,
+    dcols: Vec<f32>,
+}

@@ -1,0 +1,194 @@
+//! The geometry of one fused convolution: [`Plan`] (sizes, and the 'same' padding of each
+//! dilation) and [`Taps`], which describes an im2col matrix (which source element each entry
+//! reads) and how it is cut into blocks. Building the matrices is in [`im2col`](super::im2col).
+
+use super::BLOCK_BYTES;
+use crate::padding::{same_output_size, same_padding};
+
+/// The sizes of one fused convolution, and the 'same' padding of each dilation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub batch: usize,
+    pub channels_in: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels_out: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// `(dilation, top padding, left padding)` per branch, in order.
+    pub branches: Vec<(usize, usize, usize)>,
+    pub out_height: usize,
+    pub out_width: usize,
+    /// The size of one im2col block ([`BLOCK_BYTES`]; tests make it tiny to cut every
+    /// matrix into one-row blocks).
+    pub block_bytes: usize,
+}
+
+impl Plan {
+    /// The plan for input `[batch, in, h, w]` and kernel `[out, in, kh, kw]` (groups 1).
+    pub fn new(
+        input: [usize; 4],
+        kernel: [usize; 4],
+        stride: [usize; 2],
+        dilations: &[usize],
+    ) -> Self {
+        let [batch, channels_in, height, width] = input;
+        let [channels_out, kernel_in, kh, kw] = kernel;
+        assert_eq!(
+            kernel_in, channels_in,
+            "fused multi-dilation conv2d: kernel expects {kernel_in} input channels, got {channels_in}"
+        );
+        let branches = dilations
+            .iter()
+            .map(|&d| {
+                let (top, _) = same_padding(height, kh, stride[0], d);
+                let (left, _) = same_padding(width, kw, stride[1], d);
+                (d, top, left)
+            })
+            .collect();
+        Self {
+            batch,
+            channels_in,
+            height,
+            width,
+            channels_out,
+            kernel: [kh, kw],
+            stride,
+            branches,
+            out_height: same_output_size(height, stride[0]),
+            out_width: same_output_size(width, stride[1]),
+            block_bytes: BLOCK_BYTES,
+        }
+    }
+
+    /// Rows of the im2col matrix: `in * kh * kw`.
+    pub fn patch(&self) -> usize {
+        self.channels_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output positions per map: `ho * wo`.
+    pub fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    /// Elements of one input image: `in * h * w`.
+    pub fn image(&self) -> usize {
+        self.channels_in * self.height * self.width
+    }
+
+    /// Elements of one output map of one branch: `out * ho * wo`.
+    pub fn map(&self) -> usize {
+        self.channels_out * self.positions()
+    }
+
+    /// Elements of the whole output: `batch * dilations * out * ho * wo`.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.branches.len() * self.map()
+    }
+
+    /// How branch `branch` reads the input: im2col rows `(c, i, j)` over the output grid.
+    pub fn input_taps(&self, branch: usize) -> Taps {
+        let (d, top, left) = self.branches[branch];
+        Taps {
+            channels: self.channels_in,
+            source: [self.height, self.width],
+            target: [self.out_height, self.out_width],
+            kernel: self.kernel,
+            stride: self.stride,
+            start: [-(top as isize), -(left as isize)],
+            step: [d as isize, d as isize],
+            block_bytes: self.block_bytes,
+            ones_row: false,
+        }
+    }
+
+    /// For stride 1 only: how the input gradient of branch `branch` reads the output gradient,
+    /// im2col rows `(o, i, j)` over the input grid: `gx[c, y, x]` gathers
+    /// `g[o, y + top - i * d, x + left - j * d]`, the transposed convolution.
+    pub fn grad_taps(&self, branch: usize) -> Taps {
+        debug_assert_eq!(self.stride, [1, 1]);
+        let (d, top, left) = self.branches[branch];
+        Taps {
+            channels: self.channels_out,
+            source: [self.out_height, self.out_width],
+            target: [self.height, self.width],
+            kernel: self.kernel,
+            stride: [1, 1],
+            start: [top as isize, left as isize],
+            step: [-(d as isize), -(d as isize)],
+            block_bytes: self.block_bytes,
+            ones_row: false,
+        }
+    }
+}
+
+/// An im2col gather: row `(c, i, j)`, column `(ty, tx)` of the matrix holds
+/// `source[c, ty * sy + start_y + i * step_y, tx * sx + start_x + j * step_x]`, or 0 where that
+/// lies outside the source.
+#[derive(Clone, Debug)]
+pub(crate) struct Taps {
+    pub channels: usize,
+    pub source: [usize; 2],
+    pub target: [usize; 2],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub start: [isize; 2],
+    pub step: [isize; 2],
+    /// See [`Plan::block_bytes`].
+    pub block_bytes: usize,
+    /// [`blocks`](Self::blocks) appends a row of ones to each block (so that a kernel with
+    /// the bias as its last column adds the bias in the GEMM).
+    pub ones_row: bool,
+}
+
+impl Taps {
+    /// Columns of the matrix.
+    pub fn columns(&self) -> usize {
+        self.target[0] * self.target[1]
+    }
+
+    /// Rows of the matrix: `channels * kh * kw`.
+    pub fn rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// For a tap whose source index is `t * stride + offset`, the targets `lo..hi` that land
+    /// inside `0..len`.
+    pub(super) fn valid_range(
+        offset: isize,
+        stride: usize,
+        len: usize,
+        out_len: usize,
+    ) -> (usize, usize) {
+        let s = stride as isize;
+        // smallest t with t * s + offset >= 0
+        let lo = if offset >= 0 {
+            0
+        } else {
+            (-offset + s - 1) / s
+        };
+        // largest t with t * s + offset <= len - 1, plus one
+        let last = len as isize - 1 - offset;
+        let hi = if last < 0 { 0 } else { last / s + 1 };
+        let lo = (lo as usize).min(out_len);
+        (lo, (hi as usize).clamp(lo, out_len))
+    }
+
+    /// Target rows per block of [`blocks`](Self::blocks) so that a block of the matrix takes
+    /// about `block_bytes` (at least one target row).
+    pub fn block_rows(&self) -> usize {
+        let row_bytes = self.block_matrix_rows() * self.target[1] * std::mem::size_of::<f32>();
+        (self.block_bytes / row_bytes.max(1)).clamp(1, self.target[0].max(1))
+    }
+
+    /// Rows of each block of [`blocks`](Self::blocks): [`rows`](Self::rows), and one more
+    /// with [`ones_row`](Self::ones_row).
+    pub fn block_matrix_rows(&self) -> usize {
+        self.rows() + usize::from(self.ones_row)
+    }
+
+    /// Length of the scratch buffer [`blocks`](Self::blocks) needs.
+    pub fn block_len(&self) -> usize {
+        self.block_matrix_rows() * self.block_rows() * self.target[1]
+    }
+}

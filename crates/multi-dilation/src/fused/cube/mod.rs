@@ -1,0 +1,18 @@
+//! [`MultiDilationBackend`](crate::fused::MultiDilationBackend) for burn's CubeCL backend (wgpu,
+//! and every other cubecl runtime): direct kernels over NCHW tensors, one thread per element of
+//! what each computes.
+//!
+//! - Forward: a thread owns one `(image, out channel, row, column)` and writes it in every
+//!   branch, so each weight it loads serves all dilations.
+//! - Input gradient: a thread owns one input element and gathers, over every branch, the output
+//!   positions whose window covers it (no atomics).
+//! - Kernel gradient: a thread owns one `(image, weight element)` and sums over every branch
+//!   and position; the per-image partial sums are then reduced by burn's `sum_dim`.
+//!
+//! [`kernels`] holds the `#[cube]` functions; [`launch`] checks the arguments, makes the tensors
+//! contiguous, computes each branch's dilation and 'same' padding (from
+//! [`same_padding`](crate::padding::same_padding), the one rule every path shares) and launches
+//! them. Indices go through each tensor's strides, so any row-major layout works.
+
+mod kernels;
+mod launch;
