@@ -1,4 +1,6 @@
-//! The data crate feeds the layer crate without either depending on the other.
+//! The data crate feeds the layer crate without either depending on the other (on Flex, the
+//! CPU lines).
+#![cfg(feature = "flex")]
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -6,7 +8,6 @@ use burn::tensor::Device;
 use multi_dilation::{ClassificationBatch, MultiDilationNetConfig};
 use multi_dilation_mnist::{MnistBatcher, SyntheticDigits};
 
-#[cfg(feature = "flex")]
 #[test]
 fn mnist_batches_train_the_classifier() {
     let device = Device::flex();

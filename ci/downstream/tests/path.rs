@@ -1,7 +1,7 @@
 //! Which execution path a user gets with the README's dependency lines, per backend.
 
-use burn::tensor::{DType, Device, Distribution, Tensor};
-use multi_dilation::{ExecutionPath, MultiDilationConv2dConfig};
+use burn::tensor::{DType, Device};
+use multi_dilation::ExecutionPath;
 
 /// The fused kernel is compiled in for `device` and `Fused` selects it.
 fn assert_fused_available(device: &Device) {
@@ -15,6 +15,9 @@ fn assert_fused_available(device: &Device) {
 #[cfg(feature = "flex")]
 #[test]
 fn flex_lines_give_the_fused_kernel_by_default() {
+    use burn::tensor::{Distribution, Tensor};
+    use multi_dilation::MultiDilationConv2dConfig;
+
     let device = Device::flex();
     assert_fused_available(&device);
     let layer = MultiDilationConv2dConfig::new([3, 8], [3, 3]).init(&device);

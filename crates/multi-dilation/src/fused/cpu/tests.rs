@@ -250,6 +250,8 @@ impl Exact {
 
 /// The input, kernel and bias gradients of [`loss`] by direct loops over every output, input
 /// channel and tap (the same bounds as [`direct`]).
+// Indices spell out the formula, which is the point of a reference.
+#[allow(clippy::needless_range_loop)]
 fn reference_grads(plan: &Plan, input: &[f32], kernel: &[f32], grad: &[f32]) -> [Vec<Exact>; 3] {
     let mut gx = vec![Exact::default(); input.len()];
     let mut gw = vec![Exact::default(); kernel.len()];
