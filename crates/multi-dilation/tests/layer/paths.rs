@@ -22,6 +22,17 @@ fn assert_rel_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {
     }
 }
 
+/// [`assert_rel_close`] within 1e-5 for each of the four results of [`run`].
+#[track_caller]
+fn assert_runs_close(got: &[Vec<f32>; 4], want: &[Vec<f32>; 4], what: &str) {
+    for (k, name) in ["output", "grad x", "grad weight", "grad bias"]
+        .iter()
+        .enumerate()
+    {
+        assert_rel_close(&got[k], &want[k], 1e-5, &format!("{what} {name}"));
+    }
+}
+
 /// Output, and gradients of x, weight and bias (empty when no bias) for a weighted sum.
 fn run(layer: &MultiDilationConv2d, x: &Tensor<4>, seed: u64) -> [Vec<f32>; 4] {
     run_with(layer, x, seed, |layer, x| layer.forward(x))
@@ -113,17 +124,7 @@ fn auto_and_fused_equal_per_dilation_forward_and_gradients() {
             let x = case.x(200 + c as u64, &device);
             let got = run(&tested, &x, 300 + c as u64);
             let want = run(&plain, &x, 300 + c as u64);
-            for (k, what) in ["output", "grad x", "grad weight", "grad bias"]
-                .iter()
-                .enumerate()
-            {
-                assert_rel_close(
-                    &got[k],
-                    &want[k],
-                    1e-5,
-                    &format!("case {c} {merge:?} {what}"),
-                );
-            }
+            assert_runs_close(&got, &want, &format!("case {c} {merge:?}"));
         }
     }
     if fused_supported(1) {
@@ -156,17 +157,7 @@ fn the_relu_epilogue_equals_relu_of_each_branch_then_the_merge() {
             let got = run_with(&tested, &x, 600 + c as u64, |layer, x| {
                 layer.forward_with(x, Epilogue::Relu)
             });
-            for (k, what) in ["output", "grad x", "grad weight", "grad bias"]
-                .iter()
-                .enumerate()
-            {
-                assert_rel_close(
-                    &got[k],
-                    &want[k],
-                    1e-5,
-                    &format!("case {c} {merge:?} {path:?} {what}"),
-                );
-            }
+            assert_runs_close(&got, &want, &format!("case {c} {merge:?} {path:?}"));
         }
     }
 }
