@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch side of benches/compare.sh: the shapes S1-S4 (one weight, F.conv2d per dilation with
-'same' padding, torch.cat) forward and forward+backward, and a training step of the MNIST
+'same' padding, torch.cat) forward and forward+backward; the branch-parallel layer on S3 and S4
+(one weight and bias, one input per dilation, a list of F.conv2d, outputs unmerged); and a
+training step of the MNIST
 example's default model rebuilt in PyTorch (1 -> 64 channels, 5x5 at dilations 1, 2, 3, ReLU
 per branch, concatenation, 4x4 max pooling, linear head; batch 64, Adam). Threads: the core
 count. Prints one JSON object (medians in milliseconds) on stdout.
@@ -23,6 +25,15 @@ DILATIONS = [1, 2, 3]
 def layer(x, w, b):
     # Stride 1, odd kernel: 'same' is symmetric, padding = dilation.
     return torch.cat([F.conv2d(x, w, b, padding=d, dilation=d) for d in DILATIONS], dim=1)
+
+
+def parallel(xs, w, b):
+    # One input per dilation, the branches unmerged.
+    return [F.conv2d(x, w, b, padding=d, dilation=d) for x, d in zip(xs, DILATIONS)]
+
+
+def total(ys):
+    return sum(y.sum() for y in ys)
 
 
 def median_ms(repeats, fn):
@@ -61,6 +72,18 @@ def main():
         xg = x.clone().requires_grad_(True)
         both = median_ms(repeats, lambda: layer(xg, w, b).sum().backward())
         rows += [dict(shape=name, mode="fwd", ms=fwd), dict(shape=name, mode="fwd+bwd", ms=both)]
+    branch_rows = []
+    for name, batch, cin, cout, size in SHAPES:
+        if name not in ("S3", "S4"):
+            continue
+        xs = [torch.randn(batch, cin, size, size) for _ in DILATIONS]
+        w = torch.randn(cout, cin, 3, 3, requires_grad=True)
+        b = torch.zeros(cout, requires_grad=True)
+        with torch.no_grad():
+            fwd = median_ms(repeats, lambda: total(parallel(xs, w, b)).item())
+        xg = [x.clone().requires_grad_(True) for x in xs]
+        both = median_ms(repeats, lambda: total(parallel(xg, w, b)).backward())
+        branch_rows += [dict(shape=name, mode="fwd", ms=fwd), dict(shape=name, mode="fwd+bwd", ms=both)]
     net = Net()
     optim = torch.optim.Adam(net.parameters(), lr=1e-3)
     images, targets = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
@@ -72,7 +95,7 @@ def main():
 
     ms = median_ms(repeats, step)
     print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), layer=rows,
-                          mnist_train_images_per_second=64 / (ms / 1e3))))
+                          parallel=branch_rows, mnist_train_images_per_second=64 / (ms / 1e3))))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-//! Train, evaluate and use a `MultiDilationNet` on MNIST.
+//! Train, evaluate and use a multi-dilation classifier on MNIST: the one-layer
+//! `MultiDilationNet` (the default), or with `--model deep` the deep `DeepMultiDilationNet`
+//! (`--model deep-twin`: its independent-kernel twin).
 //!
 //! ```sh
 //! cargo run --release --example mnist                     # train (the default), then test
+//! cargo run --release --example mnist -- --model deep     # the deep model
 //! cargo run --release --example mnist -- eval             # evaluate the saved model
 //! cargo run --release --example mnist -- predict digit.png
 //! cargo run --release --example mnist --features wgpu     # on a GPU
@@ -13,8 +16,9 @@
 //! (harder than MNIST: scale-varied, jittered, cluttered and noisy; `--data builtin` asks for
 //! them) unless `--data mnist` insists.
 //!
-//! Every model and training option defaults to `TrainingConfig::new()` and its
-//! `MultiDilationNetConfig::new()`; `--help` shows the values.
+//! Every training option defaults to `TrainingConfig::new()`, every model option to
+//! `MultiDilationNetConfig::new()` or `DeepMultiDilationNetConfig::new()`; `--help` shows the
+//! values.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,18 +28,24 @@ use std::sync::LazyLock;
 
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use multi_dilation::{Merge, Pooling};
+use multi_dilation::{DeepMultiDilationNetConfig, Kernels, Merge, MultiDilationNetConfig, Pooling};
+use multi_dilation_examples::classifier::ModelConfig;
 use multi_dilation_examples::data::{self, DataChoice, DataOptions};
 use multi_dilation_examples::evaluate::evaluate;
 use multi_dilation_examples::training::{self, TrainingConfig};
 use multi_dilation_examples::{images, select_device};
 
-/// Where every default of a model or training option comes from: [`TrainingConfig::new`],
-/// whose model is `MultiDilationNetConfig::new()`. `--help` shows these values.
+/// Where every default of a training option comes from: [`TrainingConfig::new`]. `--help`
+/// shows these values.
 static DEFAULTS: LazyLock<TrainingConfig> = LazyLock::new(TrainingConfig::new);
+/// Where every default of the one-layer model comes from (the default model).
+static SINGLE: LazyLock<MultiDilationNetConfig> = LazyLock::new(MultiDilationNetConfig::new);
 
 #[derive(Parser)]
-#[command(about = "Train, evaluate and use a MultiDilationNet on MNIST", version)]
+#[command(
+    about = "Train, evaluate and use a multi-dilation classifier on MNIST",
+    version
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -81,23 +91,32 @@ struct TrainArgs {
     /// Seed of initialization, shuffling and the built-in digits.
     #[arg(long, default_value_t = DEFAULTS.seed)]
     seed: u64,
+    /// The classifier: one multi-dilation layer (single), three blocks of shared-kernel
+    /// multi-dilation convolution with scale pooling (deep), or the deep model's
+    /// independent-kernel twin (deep-twin).
+    #[arg(long, value_enum, default_value = "single")]
+    model: ModelArg,
     /// Dilation rates of the shared kernel, comma-separated.
-    #[arg(long, default_value_t = Dilations(DEFAULTS.model.conv.dilations.clone()))]
+    #[arg(long, default_value_t = Dilations(SINGLE.conv.dilations.clone()))]
     dilations: Dilations,
-    /// Output channels per dilation.
-    #[arg(long, default_value_t = DEFAULTS.model.conv.channels[1])]
+    /// Anti-aliased dilation: blur each branch's input with a Gaussian of standard deviation
+    /// SIGMA0 * sqrt(d^2 - 1) before its convolution at dilation d (default: no blur).
+    #[arg(long, value_name = "SIGMA0")]
+    anti_alias: Option<f64>,
+    /// Output channels per dilation (single model).
+    #[arg(long, default_value_t = SINGLE.conv.channels[1])]
     channels: usize,
-    /// Kernel size (square).
-    #[arg(long, default_value_t = DEFAULTS.model.conv.kernel_size[0])]
+    /// Kernel size, square (single model).
+    #[arg(long, default_value_t = SINGLE.conv.kernel_size[0])]
     kernel: usize,
-    /// How the branches merge.
-    #[arg(long, value_enum, default_value_t = MergeArg::from(DEFAULTS.model.conv.merge))]
+    /// How the branches merge (single model).
+    #[arg(long, value_enum, default_value_t = MergeArg::from(SINGLE.conv.merge))]
     merge: MergeArg,
-    /// Stride of the convolution (both axes).
-    #[arg(long, default_value_t = DEFAULTS.model.conv.stride[0])]
+    /// Stride of the convolution, both axes (single model).
+    #[arg(long, default_value_t = SINGLE.conv.stride[0])]
     stride: usize,
-    /// Pooling before the linear head.
-    #[arg(long, value_enum, default_value_t = PoolingArg::from(DEFAULTS.model.pooling))]
+    /// Pooling before the linear head (single model).
+    #[arg(long, value_enum, default_value_t = PoolingArg::from(SINGLE.pooling))]
     pooling: PoolingArg,
     /// Augmentation: shift training digits by up to this many pixels per axis (0: none).
     #[arg(long, default_value_t = DEFAULTS.max_shift)]
@@ -164,6 +183,13 @@ impl FromStr for Dilations {
             .collect::<Result<_, _>>()
             .map(Dilations)
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModelArg {
+    Single,
+    Deep,
+    DeepTwin,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -242,17 +268,39 @@ fn data_options(
     }
 }
 
-/// The training config of `args`: [`TrainingConfig::new`] (with its model,
-/// `MultiDilationNetConfig::new()`) with the options of the command line set.
+/// The training config of `args`: [`TrainingConfig::new`] with the options of the command
+/// line set, and the model `--model` names (`MultiDilationNetConfig::new()` or
+/// `DeepMultiDilationNetConfig::new()`, with the model options set).
 fn training_config(args: &TrainArgs) -> TrainingConfig {
     let mut config = TrainingConfig::new();
-    let conv = &mut config.model.conv;
-    conv.channels[1] = args.channels;
-    conv.kernel_size = [args.kernel, args.kernel];
-    conv.dilations = args.dilations.0.clone();
-    conv.merge = args.merge.into();
-    conv.stride = [args.stride, args.stride];
-    config.model.pooling = args.pooling.into();
+    let dilations = args.dilations.0.clone();
+    config.model = match args.model {
+        ModelArg::Single => {
+            let mut single = MultiDilationNetConfig::new();
+            let conv = &mut single.conv;
+            conv.channels[1] = args.channels;
+            conv.kernel_size = [args.kernel, args.kernel];
+            conv.dilations = dilations;
+            conv.merge = args.merge.into();
+            conv.stride = [args.stride, args.stride];
+            conv.anti_alias = args.anti_alias;
+            single.pooling = args.pooling.into();
+            ModelConfig::Single(single)
+        }
+        ModelArg::Deep | ModelArg::DeepTwin => {
+            let kernels = if args.model == ModelArg::Deep {
+                Kernels::Shared
+            } else {
+                Kernels::Independent
+            };
+            ModelConfig::Deep(
+                DeepMultiDilationNetConfig::new()
+                    .with_dilations(dilations)
+                    .with_anti_alias(args.anti_alias)
+                    .with_kernels(kernels),
+            )
+        }
+    };
     config.epochs = args.epochs;
     config.batch_size = args.batch_size;
     config.learning_rate = args.learning_rate;

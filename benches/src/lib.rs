@@ -1,6 +1,6 @@
 //! What the benchmarks run: the shapes S1-S4 (see `docs/performance.md`), the execution paths
 //! compared (the layer, N independent `Conv2d` with the same FLOPs, one `Conv2d` with 1/N of them),
-//! forward or forward+backward, and the MNIST model's training step.
+//! forward or forward+backward, the branch-parallel layer, and the MNIST model's training step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -169,6 +169,8 @@ impl Path {
 }
 
 /// The modules of one path for `shape`.
+// A few exist per benchmark; boxing the layer would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Workload {
     /// The layer.
     Layer(MultiDilationConv2d),
@@ -233,6 +235,40 @@ pub fn run(workload: &Workload, x: &Tensor<4>, backward: bool) {
     } else {
         let _ = y.sum().into_scalar::<f32>();
     }
+}
+
+/// One forward (and, if `backward`, backward) pass of the branch-parallel layer
+/// (`forward_parallel`, one input per dilation), waited for.
+pub fn run_parallel(layer: &MultiDilationConv2d, inputs: &[Tensor<4>], backward: bool) {
+    let total = layer
+        .forward_parallel(inputs.to_vec())
+        .into_iter()
+        .map(|y| y.sum())
+        .reduce(|a, b| a + b)
+        .expect("at least one branch");
+    if backward {
+        drop(total.backward());
+    } else {
+        let _ = total.into_scalar::<f32>();
+    }
+}
+
+/// The branch-parallel layer of `shape` on `device` by `path`, and one input per dilation.
+pub fn parallel_workload(
+    shape: &Shape,
+    path: ExecutionPath,
+    device: &Device,
+    grad: bool,
+) -> (MultiDilationConv2d, Vec<Tensor<4>>) {
+    let layer = MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
+        .with_dilations(DILATIONS.to_vec())
+        .with_path(path)
+        .init(device);
+    let inputs = DILATIONS
+        .iter()
+        .map(|_| input(shape, device, grad))
+        .collect();
+    (layer, inputs)
 }
 
 /// The MNIST example's default model and Adam, for timing training steps.

@@ -2,7 +2,9 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
-use multi_dilation::{ClassificationBatch, MultiDilationNet};
+use multi_dilation::ClassificationBatch;
+
+use crate::classifier::Classifier;
 use multi_dilation_mnist::MnistBatcher;
 
 use crate::data::Digits;
@@ -60,12 +62,7 @@ impl Report {
 }
 
 /// Evaluates `net` on `data` in batches of `batch_size` on `device`.
-pub fn evaluate(
-    net: &MultiDilationNet,
-    data: &Digits,
-    batch_size: usize,
-    device: &Device,
-) -> Report {
+pub fn evaluate(net: &Classifier, data: &Digits, batch_size: usize, device: &Device) -> Report {
     let mut confusion = [[0usize; 10]; 10];
     let mut loss_sum = 0.0;
     let len = data.len();

@@ -58,7 +58,7 @@ pub fn prepare(path: &Path) -> Result<PreparedImage, String> {
 
 /// The three most probable classes of a prepared digit, most probable first.
 pub fn top3(
-    model: &multi_dilation::MultiDilationNet,
+    model: &crate::classifier::Classifier,
     image: &PreparedImage,
     device: &burn::tensor::Device,
 ) -> Vec<(usize, f32)> {

@@ -4,6 +4,7 @@
 //! The backend is a cargo feature of this package: `flex` (default), `ndarray`, `wgpu`, and the
 //! pass-throughs `vulkan`, `metal`, `cuda`.
 
+pub mod classifier;
 pub mod data;
 pub mod evaluate;
 pub mod images;

@@ -1,4 +1,5 @@
-//! Training a [`MultiDilationNet`] on digits with burn's `SupervisedTraining` and `Learner`:
+//! Training a classifier ([`Classifier`]: the one-layer `MultiDilationNet` or the deep
+//! `DeepMultiDilationNet`) on digits with burn's `SupervisedTraining` and `Learner`:
 //! checkpoints every epoch, resume, and atomic saving of the model and its config.
 
 use std::io::IsTerminal;
@@ -13,9 +14,10 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use multi_dilation::{ClassificationBatch, MultiDilationNet, MultiDilationNetConfig};
+use multi_dilation::{ClassificationBatch, MultiDilationNetConfig};
 use multi_dilation_mnist::{MnistBatcher, ShiftingBatcher, download};
 
+use crate::classifier::{Classifier, ModelConfig};
 use crate::data::{DataChoice, Splits};
 use crate::renderer::EpochLines;
 
@@ -33,8 +35,8 @@ pub const DEFAULT_SEED: u64 = 42;
 #[derive(Config, Debug)]
 pub struct TrainingConfig {
     /// The classifier.
-    #[config(default = "MultiDilationNetConfig::new()")]
-    pub model: MultiDilationNetConfig,
+    #[config(default = "ModelConfig::Single(MultiDilationNetConfig::new())")]
+    pub model: ModelConfig,
     /// Epochs over the training set.
     #[config(default = "DEFAULT_EPOCHS")]
     pub epochs: usize,
@@ -68,7 +70,7 @@ pub mod artifacts {
 /// What a run gives back.
 pub struct Trained {
     /// The model on the inference device.
-    pub model: MultiDilationNet,
+    pub model: Classifier,
     /// The epoch training started at (1, or the one after the resumed checkpoint).
     pub started_at_epoch: usize,
     /// Wall time of the training, validation included.
@@ -162,7 +164,7 @@ pub fn train(
 }
 
 /// Loads the model and config saved by [`train`] in `dir`, on `device`.
-pub fn load(dir: &Path, device: &Device) -> Result<(MultiDilationNet, TrainingConfig), String> {
+pub fn load(dir: &Path, device: &Device) -> Result<(Classifier, TrainingConfig), String> {
     let config_path: PathBuf = dir.join(artifacts::CONFIG);
     let config = TrainingConfig::load(&config_path).map_err(|e| {
         format!(

@@ -83,7 +83,8 @@ fn killed_during_epoch_two_resumes_from_epoch_one() {
     let checkpoint = dir.join(artifacts::CHECKPOINTS).join("model-1.bpk");
     config()
         .model
-        .init(&device)
+        .try_init(&device)
+        .unwrap()
         .try_load_file(&checkpoint)
         .expect("the epoch-1 checkpoint is intact");
 

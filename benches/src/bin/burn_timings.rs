@@ -1,11 +1,15 @@
 //! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
-//! forward+backward on S1-S4 (default path, and forced per-dilation) and the MNIST model's
+//! forward+backward on S1-S4 (default path, and forced per-dilation), the branch-parallel layer
+//! (`forward_parallel`, one input per dilation) the same way on S3 and S4, and the MNIST model's
 //! training images/s, on flex (or the device `BURN_DEVICE` selects).
 //!
 //! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
 
 use burn::tensor::Device;
-use multi_dilation_benches::{MnistStep, Path, SHAPES, Workload, input, median_ms, run};
+use multi_dilation::ExecutionPath;
+use multi_dilation_benches::{
+    MnistStep, Path, SHAPES, Workload, input, median_ms, parallel_workload, run, run_parallel,
+};
 
 fn main() {
     let repeats: usize = std::env::args()
@@ -17,6 +21,7 @@ fn main() {
         Err(_) => Device::flex(),
     };
     let mut rows = Vec::new();
+    let mut parallel = Vec::new();
     for shape in &SHAPES {
         for backward in [false, true] {
             let device = if backward {
@@ -36,6 +41,21 @@ fn main() {
                 "per_dilation_ms": per_dilation_ms,
                 "forward_gflops": shape.forward_flops() / 1e9,
             }));
+            if !["S3", "S4"].contains(&shape.name) {
+                continue;
+            }
+            let [ms, per_dilation_ms] =
+                [ExecutionPath::Auto, ExecutionPath::PerDilation].map(|path| {
+                    let (layer, inputs) = parallel_workload(shape, path, &device, backward);
+                    median_ms(repeats, || run_parallel(&layer, &inputs, backward))
+                });
+            parallel.push(serde_json::json!({
+                "shape": shape.name,
+                "mode": if backward { "fwd+bwd" } else { "fwd" },
+                "ms": ms,
+                "per_dilation_ms": per_dilation_ms,
+                "forward_gflops": shape.forward_flops() / 1e9,
+            }));
         }
     }
     let mut step = MnistStep::new(64, &device.clone().autodiff());
@@ -43,6 +63,7 @@ fn main() {
     let report = serde_json::json!({
         "device": format!("{device:?}"),
         "layer": rows,
+        "parallel": parallel,
         "mnist_train_images_per_second": 64.0 / (ms / 1e3),
     });
     println!("{report}");

@@ -6,8 +6,8 @@
 //!   about its centre by a factor drawn uniformly from `[0.3, 1.0]` (bicubic) and zero-padded
 //!   back to 28x28. A seed gives the same bytes on every machine (the realisations are seeds
 //!   0 to 5).
-//! - [`scale_generalisation`]: digits at their original size on a 56x56 canvas for training,
-//!   the test digits rescaled by each of a list of factors on the same canvas.
+//! - [`scale_generalisation`]: digits at one small scale for training, the test digits
+//!   enlarged from it by each of a list of factors, all on one canvas.
 
 use sha2::{Digest, Sha256};
 
@@ -201,36 +201,43 @@ pub fn mnist_scale_sized(digits: &[MnistItem], seed: u64, sizes: [usize; 3]) -> 
     ScaleSplits { train, valid, test }
 }
 
-/// The scale-generalisation set: training digits at their original size and test digits
-/// rescaled by each of `factors`, all centred on a `canvas` x `canvas` image.
+/// The scale-generalisation set: training digits at one scale and test digits enlarged (or
+/// shrunk) from it by each of a list of factors, all centred on one canvas.
 #[derive(Debug, Clone)]
 pub struct ScaleGeneralisation {
-    /// Training digits, scale 1.
+    /// Training digits, at the training scale.
     pub train: Vec<ScaledDigit>,
-    /// For each factor, the test digits rescaled by it.
+    /// For each factor (relative to the training scale), the test digits rescaled by
+    /// `training scale * factor`.
     pub test: Vec<(f64, Vec<ScaledDigit>)>,
 }
 
-/// The factors 0.5, 0.6, ..., 2.0 of the scale-generalisation test.
+/// The factors 1, 1.25, 1.5, ..., 3 of the scale-generalisation test, relative to the
+/// training scale: train small, test up to three times larger.
 pub fn generalisation_factors() -> Vec<f64> {
-    (5..=20).map(|tenths| f64::from(tenths) / 10.0).collect()
+    (4..=12).map(|quarters| f64::from(quarters) / 4.0).collect()
 }
 
-/// Builds the [`ScaleGeneralisation`] set from `train` and `test` digits (28x28).
+/// Builds the [`ScaleGeneralisation`] set from `train` and `test` digits (28x28): training
+/// digits rescaled by `train_scale`, test digits by `train_scale * factor` for each of
+/// `factors`, on a `canvas` x `canvas` image.
 ///
 /// # Example
 /// ```
 /// use multi_dilation_mnist::MnistItem;
 /// use multi_dilation_mnist::scale::scale_generalisation;
 /// let digit = MnistItem { image: vec![0; 28 * 28], label: 4 };
-/// let set = scale_generalisation(&[digit.clone()], &[digit], 56, &[0.5, 2.0]);
-/// assert_eq!(set.train[0].side, 56);
-/// assert_eq!(set.test[1].0, 2.0);
+/// let set = scale_generalisation(&[digit.clone()], &[digit], 40, 0.45, &[1.0, 3.0]);
+/// assert_eq!(set.train[0].side, 40);
+/// assert_eq!(set.train[0].scale, 0.45);
+/// assert_eq!(set.test[1].0, 3.0);
+/// assert!((set.test[1].1[0].scale - 1.35).abs() < 1e-12);
 /// ```
 pub fn scale_generalisation(
     train: &[MnistItem],
     test: &[MnistItem],
     canvas: usize,
+    train_scale: f64,
     factors: &[f64],
 ) -> ScaleGeneralisation {
     let place = |(source, digit): (usize, &MnistItem), scale: f64| ScaledDigit {
@@ -241,11 +248,19 @@ pub fn scale_generalisation(
         source,
     };
     ScaleGeneralisation {
-        train: train.iter().enumerate().map(|d| place(d, 1.0)).collect(),
+        train: train
+            .iter()
+            .enumerate()
+            .map(|d| place(d, train_scale))
+            .collect(),
         test: factors
             .iter()
             .map(|&factor| {
-                let digits = test.iter().enumerate().map(|d| place(d, factor)).collect();
+                let digits = test
+                    .iter()
+                    .enumerate()
+                    .map(|d| place(d, train_scale * factor))
+                    .collect();
                 (factor, digits)
             })
             .collect(),

@@ -115,29 +115,31 @@ fn generalisation_set_places_digits_on_the_canvas() {
         .iter()
         .collect::<Result<_, _>>()
         .unwrap();
+    // Trained at scale 1/2, tested up to 3x larger: the enlarged digit is 1.5x the original.
     let set = scale_generalisation(
         &digits[..10],
         &digits[10..],
         56,
+        0.5,
         &scale::generalisation_factors(),
     );
-    assert_eq!(set.test.len(), 16);
+    assert_eq!(set.test.len(), 9, "factors 1 to 3 by quarters");
     assert!(
         set.train
             .iter()
-            .all(|d| d.side == 56 && d.image.len() == 56 * 56)
+            .all(|d| d.side == 56 && d.image.len() == 56 * 56 && d.scale == 0.5)
     );
     for (digit, original) in set.train.iter().zip(&digits) {
-        assert_eq!(
-            ink_height(&digit.image, 56, 100),
-            ink_height(&original.image, 28, 100),
-            "scale 1 keeps the size"
+        let expected = 0.5 * ink_height(&original.image, 28, 100) as f64;
+        assert!(
+            (ink_height(&digit.image, 56, 100) as f64 - expected).abs() <= 2.0,
+            "the training digits are halved"
         );
     }
-    let (factor, doubled) = set.test.last().unwrap();
-    assert_eq!(*factor, 2.0);
-    for (digit, original) in doubled.iter().zip(&digits[10..]) {
-        let expected = 2.0 * ink_height(&original.image, 28, 100) as f64;
+    let (factor, enlarged) = set.test.last().unwrap();
+    assert_eq!(*factor, 3.0);
+    for (digit, original) in enlarged.iter().zip(&digits[10..]) {
+        let expected = 1.5 * ink_height(&original.image, 28, 100) as f64;
         assert!((ink_height(&digit.image, 56, 100) as f64 - expected).abs() <= 3.0);
     }
 }

@@ -53,6 +53,12 @@ pub struct MultiDilationConv2dConfig {
     /// ([`ExecutionPath::Auto`], the default), or forced either way.
     #[config(default = "ExecutionPath::Auto")]
     pub path: ExecutionPath,
+    /// Anti-aliased dilation: `Some(sigma0)` blurs the input of the branch at dilation `d`
+    /// with a Gaussian of standard deviation `sigma0 * sqrt(d^2 - 1)` before the dilated
+    /// convolution (Deep Scale-Spaces' construction; the formula and why are in
+    /// [`crate::blur`]). `None`, the default, convolves the input as it is.
+    #[config(default = "None")]
+    pub anti_alias: Option<f64>,
 }
 
 impl MultiDilationConv2dConfig {
@@ -90,6 +96,15 @@ impl MultiDilationConv2dConfig {
             ));
         }
         validate_dilations(&self.dilations)?;
+        if let Some(sigma0) = self.anti_alias
+            && !(sigma0.is_finite() && sigma0 > 0.0)
+        {
+            return Err(ConfigError::new(
+                "anti_alias",
+                &self.anti_alias,
+                "the blur's base scale sigma0 must be a positive finite number (None for no blur)",
+            ));
+        }
         if self.groups == 0 {
             return Err(ConfigError::new(
                 "groups",
@@ -147,15 +162,7 @@ impl MultiDilationConv2dConfig {
             self.initializer
                 .init_with([channels_out], Some(fan_in), Some(fan_out), device)
         });
-        Ok(MultiDilationConv2d::from_parts(
-            weight,
-            bias,
-            self.stride,
-            self.dilations.clone(),
-            self.groups,
-            self.merge,
-            self.path,
-        ))
+        Ok(MultiDilationConv2d::from_parts(self, weight, bias))
     }
 
     /// Builds the layer on `device`.

@@ -3,54 +3,12 @@
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
 
+use crate::blur::{branch_sigma, gaussian_blur};
+use crate::branches::{Branches, Inputs, check_branch_list, fused};
 use crate::config::validate_dilations;
-use crate::functional::multi_dilation_conv2d_branches;
+use crate::functional::{multi_dilation_conv2d_branches, multi_dilation_conv2d_parallel};
 use crate::padding::same_output_size;
-use crate::{ConfigError, Epilogue, ExecutionPath, Merge};
-
-#[cfg(any(feature = "flex", cube_kernels))]
-use crate::fused::multi_dilation_conv2d_concat as fused_concat;
-
-/// Without a fused kernel compiled, [`ExecutionPath::resolve`] never selects it.
-#[cfg(not(any(feature = "flex", cube_kernels)))]
-fn fused_concat(
-    _x: Tensor<4>,
-    _weight: Tensor<4>,
-    _bias: Option<Tensor<1>>,
-    _stride: [usize; 2],
-    _dilations: &[usize],
-    _epilogue: Epilogue,
-) -> Tensor<4> {
-    unreachable!("no fused kernel is compiled, so no execution path selects it")
-}
-
-/// The branches as one of the two implementations gives them.
-// One value lives for one call, moved once: boxing the tensor would buy nothing.
-#[allow(clippy::large_enum_variant)]
-enum Branches {
-    /// The fused kernel's output: the branches concatenated on the channel axis.
-    Concatenated(Tensor<4>),
-    /// One tensor per branch.
-    Separate(Vec<Tensor<4>>),
-}
-
-impl Branches {
-    /// The branches merged; `count` is their number.
-    fn merge(self, merge: Merge, count: usize) -> Tensor<4> {
-        match (self, merge) {
-            (Branches::Concatenated(all), Merge::Concat) => all,
-            (branches, merge) => merge.apply(branches.into_branches(count)),
-        }
-    }
-
-    /// One tensor per branch; `count` is their number.
-    fn into_branches(self, count: usize) -> Vec<Tensor<4>> {
-        match self {
-            Branches::Concatenated(all) => all.chunk(count, 1),
-            Branches::Separate(branches) => branches,
-        }
-    }
-}
+use crate::{ConfigError, Epilogue, ExecutionPath, Merge, MultiDilationConv2dConfig};
 
 /// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
 /// 'same' padding, then merges the branches.
@@ -100,26 +58,26 @@ pub struct MultiDilationConv2d {
     merge: Merge,
     #[module(skip)]
     path: ExecutionPath,
+    #[module(skip)]
+    anti_alias: Option<f64>,
 }
 
 impl MultiDilationConv2d {
+    /// The layer `config` describes, with these parameters (`config` is validated).
     pub(crate) fn from_parts(
+        config: &MultiDilationConv2dConfig,
         weight: Param<Tensor<4>>,
         bias: Option<Param<Tensor<1>>>,
-        stride: [usize; 2],
-        dilations: Vec<usize>,
-        groups: usize,
-        merge: Merge,
-        path: ExecutionPath,
     ) -> Self {
         Self {
             weight,
             bias,
-            stride,
-            groups,
-            dilations,
-            merge,
-            path,
+            stride: config.stride,
+            groups: config.groups,
+            dilations: config.dilations.clone(),
+            merge: config.merge,
+            path: config.path,
+            anti_alias: config.anti_alias,
         }
     }
 
@@ -161,7 +119,7 @@ impl MultiDilationConv2d {
     /// assert!(y.min().into_scalar::<f32>() >= 0.0); // a mean of rectified branches
     /// ```
     pub fn forward_with(&self, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
-        self.compute(x, &self.dilations, epilogue)
+        self.compute(Inputs::Shared(x), &self.dilations, epilogue)
             .merge(self.merge, self.dilations.len())
     }
 
@@ -172,40 +130,94 @@ impl MultiDilationConv2d {
     /// # Panics
     /// As [`forward`](Self::forward).
     pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        self.compute(x, &self.dilations, Epilogue::None)
+        self.compute(Inputs::Shared(x), &self.dilations, Epilogue::None)
             .into_branches(self.dilations.len())
     }
 
-    /// The layer's one decision point: resolves the [`ExecutionPath`] for `x`, then computes
-    /// the branches at `dilations`, with `epilogue` applied, by the fused kernel (one tensor,
-    /// the branches concatenated) or by one conv2d per dilation (one tensor per branch).
-    fn compute(&self, x: Tensor<4>, dilations: &[usize], epilogue: Epilogue) -> Branches {
-        self.check_input(&x.dims());
+    /// Branch-parallel: `branches[i]` convolved at `dilations()[i]` with the one kernel and
+    /// bias, unmerged, one output per branch. This is how shared-dilation layers stack
+    /// (TridentNet): feed the outputs of one layer, after any per-branch operation, to the
+    /// next. Computed by the same [`path`](Self::path) as [`forward`](Self::forward); the
+    /// fused kernel runs every branch in one operation and sums the kernel gradient over the
+    /// branches inside it. With [`anti_alias`](Self::anti_alias), branch `i`'s input is blurred
+    /// for its dilation first.
+    ///
+    /// # Panics
+    /// Panics if `branches` does not hold one input per dilation, if the inputs differ in
+    /// shape, or on a wrong channel count as [`forward`](Self::forward).
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::MultiDilationConv2dConfig;
+    ///
+    /// let device = Device::default();
+    /// let first = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+    /// let second = MultiDilationConv2dConfig::new([4, 8], [3, 3]).init(&device);
+    /// let x = Tensor::<4>::ones([2, 1, 10, 10], &device);
+    /// // Three branches (dilations 1, 2, 3), kept apart through two layers.
+    /// let branches = first.forward_branches(x);
+    /// let branches = second.forward_parallel(branches);
+    /// assert_eq!(branches.len(), 3);
+    /// assert_eq!(branches[2].dims(), [2, 8, 10, 10]);
+    /// ```
+    pub fn forward_parallel(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
+        check_branch_list(
+            &branches,
+            self.dilations.len(),
+            "MultiDilationConv2d::forward_parallel",
+        );
+        self.compute(Inputs::PerBranch(branches), &self.dilations, Epilogue::None)
+            .into_branches(self.dilations.len())
+    }
+
+    /// The layer's one decision point: blurs the inputs when the layer anti-aliases,
+    /// resolves the [`ExecutionPath`] for them, then computes the branches at `dilations`,
+    /// with `epilogue` applied, by the fused kernel (one tensor, the branches concatenated) or
+    /// by one conv2d per dilation (one tensor per branch).
+    fn compute(&self, inputs: Inputs, dilations: &[usize], epilogue: Epilogue) -> Branches {
+        self.check_input(&inputs.dims());
+        let inputs = self.blurred(inputs, dilations);
         let weight = self.weight.val();
         let bias = self.bias.as_ref().map(|bias| bias.val());
-        if self.path.resolve(&x, self.groups) {
-            Branches::Concatenated(fused_concat(
-                x,
+        if self.path.resolve(inputs.first(), self.groups) {
+            let all = fused(inputs, weight, bias, self.stride, dilations, epilogue);
+            return Branches::Concatenated(all);
+        }
+        let branches = match inputs {
+            Inputs::Shared(x) => {
+                multi_dilation_conv2d_branches(x, weight, bias, self.stride, dilations, self.groups)
+            }
+            Inputs::PerBranch(xs) => multi_dilation_conv2d_parallel(
+                xs,
                 weight,
                 bias,
                 self.stride,
                 dilations,
-                epilogue,
-            ))
-        } else {
-            Branches::Separate(
-                multi_dilation_conv2d_branches(
-                    x,
-                    weight,
-                    bias,
-                    self.stride,
-                    dilations,
-                    self.groups,
-                )
-                .into_iter()
-                .map(|branch| epilogue.apply(branch))
-                .collect(),
-            )
+                self.groups,
+            ),
+        };
+        Branches::Separate(branches.into_iter().map(|b| epilogue.apply(b)).collect())
+    }
+
+    /// With [`anti_alias`](Self::anti_alias) `sigma0`, each branch's input blurred for its
+    /// dilation `d` (standard deviation `sigma0 * sqrt(d^2 - 1)`, see [`crate::blur`]);
+    /// otherwise the inputs unchanged.
+    fn blurred(&self, inputs: Inputs, dilations: &[usize]) -> Inputs {
+        let Some(sigma0) = self.anti_alias else {
+            return inputs;
+        };
+        let blur = |x: Tensor<4>, d: usize| gaussian_blur(x, branch_sigma(sigma0, d));
+        match inputs {
+            Inputs::Shared(x) => {
+                Inputs::PerBranch(dilations.iter().map(|&d| blur(x.clone(), d)).collect())
+            }
+            Inputs::PerBranch(xs) => Inputs::PerBranch(
+                xs.into_iter()
+                    .zip(dilations)
+                    .map(|(x, &d)| blur(x, d))
+                    .collect(),
+            ),
         }
     }
 
@@ -233,7 +245,7 @@ impl MultiDilationConv2d {
             dilation > 0,
             "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
         );
-        self.compute(x, &[dilation], Epilogue::None)
+        self.compute(Inputs::Shared(x), &[dilation], Epilogue::None)
             .merge(Merge::Concat, 1)
     }
 
@@ -263,6 +275,13 @@ impl MultiDilationConv2d {
     /// The dilation rates, one branch each, in merge order.
     pub fn dilations(&self) -> &[usize] {
         &self.dilations
+    }
+
+    /// The base scale `sigma0` of anti-aliased dilation, if the layer blurs each branch's
+    /// input before its dilated convolution (see
+    /// [`MultiDilationConv2dConfig::anti_alias`](crate::MultiDilationConv2dConfig::anti_alias)).
+    pub fn anti_alias(&self) -> Option<f64> {
+        self.anti_alias
     }
 
     /// How the branches are merged.
@@ -369,6 +388,7 @@ impl ModuleDisplay for MultiDilationConv2d {
             .add("groups", &self.groups)
             .add("merge", &format!("{:?}", self.merge))
             .add("path", &format!("{:?}", self.path))
+            .add("anti_alias", &format!("{:?}", self.anti_alias))
             .add("output_channels", &self.output_channels())
             .add("bias", &self.bias.is_some())
             .optional()

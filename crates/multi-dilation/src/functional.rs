@@ -89,3 +89,44 @@ pub fn multi_dilation_conv2d_branches(
         })
         .collect()
 }
+
+/// Branch-parallel: [`conv2d_same`] of `branches[i]` with the one `weight` (and `bias`) at
+/// `dilations[i]`, one tensor per branch. This is how shared-dilation layers stack
+/// (TridentNet): each branch keeps its own feature map through the network.
+///
+/// # Panics
+/// Panics if `branches` and `dilations` differ in length, or the branches differ in shape.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::functional::multi_dilation_conv2d_parallel;
+///
+/// let device = Device::default();
+/// let a = Tensor::<4>::ones([2, 3, 8, 8], &device);
+/// let w = Tensor::<4>::ones([4, 3, 3, 3], &device);
+/// let out = multi_dilation_conv2d_parallel(vec![a.clone(), a], w, None, [1, 1], &[1, 2], 1);
+/// assert_eq!(out.len(), 2);
+/// assert_eq!(out[1].dims(), [2, 4, 8, 8]);
+/// ```
+pub fn multi_dilation_conv2d_parallel(
+    branches: Vec<Tensor<4>>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 2],
+    dilations: &[usize],
+    groups: usize,
+) -> Vec<Tensor<4>> {
+    crate::branches::check_branch_list(
+        &branches,
+        dilations.len(),
+        "functional::multi_dilation_conv2d_parallel",
+    );
+    branches
+        .into_iter()
+        .zip(dilations)
+        .map(|(x, &dilation)| {
+            conv2d_same(x, weight.clone(), bias.clone(), stride, dilation, groups)
+        })
+        .collect()
+}

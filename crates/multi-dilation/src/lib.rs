@@ -5,9 +5,16 @@
 //! - [`Merge`]: how branches combine.
 //! - [`MultiDilationNetConfig`] / [`MultiDilationNet`]: the layer, an activation, pooling and a
 //!   linear head: a classifier.
+//! - Where sharing pays: [`MultiDilationConv2d::forward_parallel`] (branches kept apart through
+//!   a stack, TridentNet), anti-aliased dilation ([`MultiDilationConv2dConfig::anti_alias`],
+//!   [`blur`]), [`BranchBatchNorm`], scale pooling ([`Merge::Max`] and [`Merge::Mean`] over a
+//!   branch list, [`BranchWeighting`]), and [`DeepMultiDilationNetConfig`] /
+//!   [`DeepMultiDilationNet`], a deep classifier built from them, with its independent-kernel
+//!   twin ([`Kernels::Independent`]).
 //! - [`ClassificationBatch`] and, with the feature `train`, burn's `TrainStep` and
 //!   `InferenceStep` for [`MultiDilationNet`], so `SupervisedTraining` trains it directly.
-//! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule.
+//! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule;
+//!   [`blur`]: the Gaussian of anti-aliased dilation.
 //! - [`Epilogue`]: an activation applied to each branch, inside the fused kernel where it runs.
 //! - [`ExecutionPath`] and, with a backend feature that has one (`flex`, `wgpu`, `vulkan`,
 //!   `metal`, `cuda`, `rocm`), the module `fused`: one fused kernel for every dilation, forward and
@@ -22,8 +29,12 @@
 #[doc = include_str!("../../../README.md")]
 struct RepositoryReadme;
 
+pub mod blur;
+mod branch_norm;
+mod branches;
 mod config;
 mod conv;
+mod deep;
 mod epilogue;
 mod error;
 pub mod functional;
@@ -36,12 +47,19 @@ mod net;
 pub mod padding;
 mod path;
 mod train;
+mod weighting;
 
+pub use branch_norm::{BranchBatchNorm, BranchBatchNormConfig};
 pub use config::MultiDilationConv2dConfig;
 pub use conv::MultiDilationConv2d;
+pub use deep::{
+    BlockNorm, BranchNorm, DeepBlock, DeepMultiDilationNet, DeepMultiDilationNetConfig, HeadPool,
+    Kernels, PoolAt, ScalePool,
+};
 pub use epilogue::Epilogue;
 pub use error::ConfigError;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};
 pub use path::ExecutionPath;
 pub use train::ClassificationBatch;
+pub use weighting::{BranchWeighting, BranchWeightingConfig};

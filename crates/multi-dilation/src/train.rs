@@ -1,4 +1,4 @@
-//! Training [`MultiDilationNet`] with burn's `SupervisedTraining` / `Learner`.
+//! Training [`MultiDilationNet`] and [`DeepMultiDilationNet`] with burn's `SupervisedTraining` / `Learner`.
 //!
 //! [`ClassificationBatch`] is always available; the `TrainStep` and `InferenceStep`
 //! implementations need the crate feature `train` (which enables burn's `train`).
@@ -6,7 +6,7 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor};
 
-use crate::MultiDilationNet;
+use crate::{DeepMultiDilationNet, MultiDilationNet};
 
 /// A batch of images and their classes.
 #[derive(Debug, Clone)]
@@ -55,12 +55,38 @@ impl MultiDilationNet {
     /// assert_eq!(loss.dims(), [1]);
     /// ```
     pub fn forward_loss(&self, batch: ClassificationBatch) -> (Tensor<2>, Tensor<1>) {
-        let logits = self.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets);
-        (logits, loss)
+        cross_entropy(self.forward(batch.images), batch.targets)
     }
+}
+
+impl DeepMultiDilationNet {
+    /// Logits and the mean cross-entropy loss of a batch.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Int, Tensor};
+    /// use multi_dilation::{ClassificationBatch, DeepMultiDilationNetConfig};
+    ///
+    /// let device = Device::default();
+    /// let net = DeepMultiDilationNetConfig::new().init(&device);
+    /// let batch = ClassificationBatch {
+    ///     images: Tensor::zeros([2, 1, 28, 28], &device),
+    ///     targets: Tensor::<1, Int>::from_ints([3, 7], &device),
+    /// };
+    /// let (logits, loss) = net.forward_loss(batch);
+    /// assert_eq!(logits.dims(), [2, 10]);
+    /// assert_eq!(loss.dims(), [1]);
+    /// ```
+    pub fn forward_loss(&self, batch: ClassificationBatch) -> (Tensor<2>, Tensor<1>) {
+        cross_entropy(self.forward(batch.images), batch.targets)
+    }
+}
+
+fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<2>, Tensor<1>) {
+    let loss = CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits.clone(), targets);
+    (logits, loss)
 }
 
 #[cfg(feature = "train")]
@@ -68,34 +94,44 @@ mod steps {
     use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
     use super::ClassificationBatch;
-    use crate::MultiDilationNet;
+    use crate::{DeepMultiDilationNet, MultiDilationNet};
 
-    fn classify(net: &MultiDilationNet, batch: ClassificationBatch) -> ClassificationOutput {
-        let targets = batch.targets.clone();
-        let (output, loss) = net.forward_loss(batch);
-        ClassificationOutput {
-            loss,
-            output,
-            targets,
-        }
+    /// burn's training steps for a classifier with a `forward_loss`.
+    macro_rules! classifier_steps {
+        ($net:ty) => {
+            impl TrainStep for $net {
+                type Input = ClassificationBatch;
+                type Output = ClassificationOutput;
+
+                fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
+                    let targets = batch.targets.clone();
+                    let (output, loss) = self.forward_loss(batch);
+                    let output = ClassificationOutput {
+                        loss,
+                        output,
+                        targets,
+                    };
+                    TrainOutput::new(self, output.loss.backward(), output)
+                }
+            }
+
+            impl InferenceStep for $net {
+                type Input = ClassificationBatch;
+                type Output = ClassificationOutput;
+
+                fn step(&self, batch: ClassificationBatch) -> ClassificationOutput {
+                    let targets = batch.targets.clone();
+                    let (output, loss) = self.forward_loss(batch);
+                    ClassificationOutput {
+                        loss,
+                        output,
+                        targets,
+                    }
+                }
+            }
+        };
     }
 
-    impl TrainStep for MultiDilationNet {
-        type Input = ClassificationBatch;
-        type Output = ClassificationOutput;
-
-        fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
-            let output = classify(self, batch);
-            TrainOutput::new(self, output.loss.backward(), output)
-        }
-    }
-
-    impl InferenceStep for MultiDilationNet {
-        type Input = ClassificationBatch;
-        type Output = ClassificationOutput;
-
-        fn step(&self, batch: ClassificationBatch) -> ClassificationOutput {
-            classify(self, batch)
-        }
-    }
+    classifier_steps!(MultiDilationNet);
+    classifier_steps!(DeepMultiDilationNet);
 }

@@ -7,6 +7,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use multi_dilation::HeadPool;
 use multi_dilation_mnist::batcher::normalize;
 use multi_dilation_mnist::rng::SplitMix64;
 use multi_dilation_mnist::scale::ScaledDigit;
@@ -39,7 +40,7 @@ pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, 
 /// A trained model (on the inference device) and its training time in seconds.
 pub fn train(
     kind: ModelKind,
-    channels: usize,
+    head: HeadPool,
     digits: &[ScaledDigit],
     budget: Budget,
     seed: u64,
@@ -48,7 +49,7 @@ pub fn train(
     let autodiff = device.clone().autodiff();
     autodiff.seed(seed);
     let side = digits.first().map_or(28, |d| d.side);
-    let mut model = kind.build(channels, side, &autodiff);
+    let mut model = kind.build(side, head, &autodiff);
     let mut optim = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let steps_per_epoch = digits.len().div_ceil(budget.batch_size);

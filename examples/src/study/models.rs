@@ -1,151 +1,175 @@
-//! The four models of the study: one shared kernel, independent kernels, and two
-//! single-dilation CNNs matched to them in parameters.
+//! The models of the study: one skeleton (three blocks of 3x3 convolution with 16, 32 and 48
+//! channels, batch norm, ReLU, 2x2 max pooling, a pooled linear head: global max by default)
+//! in several variants, and the first edition's one-layer model for continuity.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
 use multi_dilation::{
-    MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNet, MultiDilationNetConfig,
-    Pooling,
+    BranchNorm, DeepMultiDilationNet, DeepMultiDilationNetConfig, HeadPool, Kernels,
+    MultiDilationConv2dConfig, MultiDilationNet, MultiDilationNetConfig, PoolAt, Pooling,
 };
 
-/// Pooling of every study model: 2x2 max pooling, as in the measured results in
-/// `docs/scale_study` (the MNIST classifier's default has since become 4x4).
-const STUDY_POOLING: Pooling = Pooling::Max2x2;
+/// The base scale of anti-aliased dilation in the study: the branch at dilation `d` is
+/// blurred with standard deviation `0.5 * sqrt(d^2 - 1)` (0.87 at 2, 1.41 at 3).
+pub const ANTI_ALIAS: f64 = 0.5;
 
 /// Which model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
-    /// (a) `MultiDilationNet`: one kernel at dilations 1, 2, 3.
-    Shared,
-    /// (b) The same with an independent kernel per dilation (3x the conv parameters).
-    Independent,
-    /// (c) A single-dilation CNN with the conv parameters of (a).
-    Single,
-    /// (d) A single-dilation CNN widened to the parameters of (b).
-    SingleWide,
+    /// The plain CNN: the skeleton at dilation 1 only.
+    Cnn,
+    /// The plain CNN with a flattening head (every position) instead of the global max.
+    CnnFlatten,
+    /// One kernel per block at dilations 1, 2, 3, max over scales after every block.
+    SharedEveryBlock,
+    /// One kernel per block at dilations 1, 2, 3, branches kept apart, max before the head.
+    SharedBeforeHead,
+    /// [`SharedBeforeHead`](Self::SharedBeforeHead) with one batch norm for all branches.
+    SharedBeforeHeadSharedNorm,
+    /// [`SharedBeforeHead`](Self::SharedBeforeHead) with anti-aliased dilation.
+    SharedBeforeHeadAntiAlias,
+    /// The independent-kernel twin of a shared model (one kernel per block and dilation).
+    Twin(SharedVariant),
+    /// The first edition's model (a): one 3x3 layer at dilations 1, 2, 3, concatenated, 2x2
+    /// max pooling, a linear head.
+    OneLayer,
+}
+
+/// The shared models, whose twin the study may train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedVariant {
+    /// [`ModelKind::SharedEveryBlock`].
+    EveryBlock,
+    /// [`ModelKind::SharedBeforeHead`].
+    BeforeHead,
+    /// [`ModelKind::SharedBeforeHeadSharedNorm`].
+    BeforeHeadSharedNorm,
+    /// [`ModelKind::SharedBeforeHeadAntiAlias`].
+    BeforeHeadAntiAlias,
+}
+
+impl SharedVariant {
+    /// The shared model.
+    pub fn kind(self) -> ModelKind {
+        match self {
+            SharedVariant::EveryBlock => ModelKind::SharedEveryBlock,
+            SharedVariant::BeforeHead => ModelKind::SharedBeforeHead,
+            SharedVariant::BeforeHeadSharedNorm => ModelKind::SharedBeforeHeadSharedNorm,
+            SharedVariant::BeforeHeadAntiAlias => ModelKind::SharedBeforeHeadAntiAlias,
+        }
+    }
 }
 
 impl ModelKind {
-    /// The four, in the study's order.
-    pub const ALL: [ModelKind; 4] = [
-        ModelKind::Shared,
-        ModelKind::Independent,
-        ModelKind::Single,
-        ModelKind::SingleWide,
+    /// The models trained before the twin, in the study's order.
+    pub const FIRST: [ModelKind; 7] = [
+        ModelKind::Cnn,
+        ModelKind::CnnFlatten,
+        ModelKind::SharedEveryBlock,
+        ModelKind::SharedBeforeHead,
+        ModelKind::SharedBeforeHeadSharedNorm,
+        ModelKind::SharedBeforeHeadAntiAlias,
+        ModelKind::OneLayer,
+    ];
+
+    /// The shared variants, whose best gets a twin.
+    pub const SHARED: [SharedVariant; 4] = [
+        SharedVariant::EveryBlock,
+        SharedVariant::BeforeHead,
+        SharedVariant::BeforeHeadSharedNorm,
+        SharedVariant::BeforeHeadAntiAlias,
     ];
 
     /// A short name for tables and plots.
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            ModelKind::Shared => "(a) shared kernel, d=1,2,3",
-            ModelKind::Independent => "(b) independent kernels, d=1,2,3",
-            ModelKind::Single => "(c) CNN d=1, params of (a)",
-            ModelKind::SingleWide => "(d) CNN d=1, params of (b)",
+            ModelKind::Cnn => "CNN (d=1)".into(),
+            ModelKind::CnnFlatten => "CNN (d=1), flatten head".into(),
+            ModelKind::SharedEveryBlock => "shared, max over scales per block".into(),
+            ModelKind::SharedBeforeHead => "shared, branches kept, max before head".into(),
+            ModelKind::SharedBeforeHeadSharedNorm => {
+                "shared, branches kept, one BN for all branches".into()
+            }
+            ModelKind::SharedBeforeHeadAntiAlias => {
+                "shared, branches kept, anti-aliased dilation".into()
+            }
+            ModelKind::Twin(variant) => format!("independent twin of: {}", variant.kind().label()),
+            ModelKind::OneLayer => "first edition (a): one layer, concat".into(),
         }
     }
 
-    /// The model on `device` for images `[1, side, side]`, `channels` per branch.
-    pub fn build(self, channels: usize, side: usize, device: &Device) -> StudyNet {
-        let net = |channels: usize, dilations: Vec<usize>| {
-            let conv =
-                MultiDilationConv2dConfig::new([1, channels], [3, 3]).with_dilations(dilations);
-            MultiDilationNetConfig::new()
-                .with_input_shape([1, side, side])
-                .with_conv(conv)
-                .with_pooling(STUDY_POOLING)
-                .init(device)
-        };
+    /// The model on `device` for images `[1, side, side]`, with `head` as the skeleton's head
+    /// pooling (the flatten-head CNN keeps its own).
+    pub fn build(self, side: usize, head: HeadPool, device: &Device) -> StudyNet {
+        let skeleton = DeepMultiDilationNetConfig::new()
+            .with_input_shape([1, side, side])
+            .with_head_pool(head);
+        let deep = |config: DeepMultiDilationNetConfig| StudyNet::Deep(config.init(device));
         match self {
-            ModelKind::Shared => StudyNet::Multi(net(channels, vec![1, 2, 3])),
-            ModelKind::Single => StudyNet::Multi(net(channels, vec![1])),
-            ModelKind::SingleWide => StudyNet::Multi(net(3 * channels, vec![1])),
-            ModelKind::Independent => {
-                StudyNet::Independent(IndependentNet::new(channels, &[1, 2, 3], side, device))
-            }
+            ModelKind::Cnn => deep(skeleton.with_dilations(vec![1])),
+            ModelKind::CnnFlatten => deep(
+                skeleton
+                    .with_dilations(vec![1])
+                    .with_head_pool(HeadPool::Flatten),
+            ),
+            ModelKind::SharedEveryBlock
+            | ModelKind::SharedBeforeHead
+            | ModelKind::SharedBeforeHeadSharedNorm
+            | ModelKind::SharedBeforeHeadAntiAlias => deep(self.shared_config(skeleton)),
+            ModelKind::Twin(variant) => deep(
+                variant
+                    .kind()
+                    .shared_config(skeleton)
+                    .with_kernels(Kernels::Independent),
+            ),
+            ModelKind::OneLayer => StudyNet::OneLayer(
+                MultiDilationNetConfig::new()
+                    .with_input_shape([1, side, side])
+                    .with_conv(MultiDilationConv2dConfig::new([1, 16], [3, 3]))
+                    .with_pooling(Pooling::Max2x2)
+                    .init(device),
+            ),
+        }
+    }
+
+    /// The configuration of a shared model on `skeleton`.
+    fn shared_config(self, skeleton: DeepMultiDilationNetConfig) -> DeepMultiDilationNetConfig {
+        let kept = skeleton.with_pool_at(PoolAt::BeforeHead);
+        match self {
+            ModelKind::SharedEveryBlock => kept.with_pool_at(PoolAt::EveryBlock),
+            ModelKind::SharedBeforeHeadSharedNorm => kept.with_norm(BranchNorm::Shared),
+            ModelKind::SharedBeforeHeadAntiAlias => kept.with_anti_alias(Some(ANTI_ALIAS)),
+            _ => kept,
         }
     }
 }
 
-/// Any of the four models.
-// Four values exist at a time; boxing the large variant would buy nothing.
+/// Any of the study's models.
+// A handful exist at a time; boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum StudyNet {
-    /// (a), (c) and (d): a `MultiDilationNet`.
-    Multi(MultiDilationNet),
-    /// (b).
-    Independent(IndependentNet),
+    /// The skeleton's variants.
+    Deep(DeepMultiDilationNet),
+    /// The first edition's one-layer model.
+    OneLayer(MultiDilationNet),
 }
 
 impl StudyNet {
     /// Logits `[batch, 10]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
-            StudyNet::Multi(net) => net.forward(images),
-            StudyNet::Independent(net) => net.forward(images),
+            StudyNet::Deep(net) => net.forward(images),
+            StudyNet::OneLayer(net) => net.forward(images),
         }
     }
 
-    /// Parameters of the convolution(s), and of the whole model.
+    /// Parameters of the convolution(s), and trainable parameters of the whole model (burn's
+    /// `num_params` also counts batch norm's running statistics; they are left out here).
     pub fn parameter_counts(&self) -> (usize, usize) {
         match self {
-            StudyNet::Multi(net) => (net.conv.num_params(), net.num_params()),
-            StudyNet::Independent(net) => (
-                net.convs.iter().map(Module::num_params).sum(),
-                net.num_params(),
-            ),
+            StudyNet::Deep(net) => (net.conv_parameters(), net.trainable_params()),
+            StudyNet::OneLayer(net) => (net.conv.num_params(), net.num_params()),
         }
-    }
-}
-
-/// Model (b): one independent kernel per dilation (each a single-dilation
-/// `MultiDilationConv2d`, so initialization and padding are those of (a)), ReLU, channel
-/// concatenation, the default pooling, a linear head: (a) without the sharing.
-#[derive(Module, Debug)]
-pub struct IndependentNet {
-    /// One convolution per dilation.
-    pub convs: Vec<MultiDilationConv2d>,
-    /// The classifier.
-    pub head: Linear,
-    relu: Relu,
-    #[module(skip)]
-    pooling: Pooling,
-}
-
-impl IndependentNet {
-    fn new(channels: usize, dilations: &[usize], side: usize, device: &Device) -> Self {
-        // The head sees what (a)'s does: the study's pooling of the concatenation.
-        let shared = MultiDilationNetConfig::new()
-            .with_input_shape([1, side, side])
-            .with_pooling(STUDY_POOLING)
-            .with_conv(
-                MultiDilationConv2dConfig::new([1, channels], [3, 3])
-                    .with_dilations(dilations.to_vec()),
-            );
-        let convs = dilations
-            .iter()
-            .map(|&d| {
-                MultiDilationConv2dConfig::new([1, channels], [3, 3])
-                    .with_dilations(vec![d])
-                    .init(device)
-            })
-            .collect();
-        Self {
-            convs,
-            head: LinearConfig::new(shared.head_features(), 10).init(device),
-            relu: Relu::new(),
-            pooling: shared.pooling,
-        }
-    }
-
-    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let branches = self
-            .convs
-            .iter()
-            .map(|conv| self.relu.forward(conv.forward(images.clone())))
-            .collect();
-        let pooled = self.pooling.apply(Tensor::cat(branches, 1));
-        self.head.forward(pooled.flatten::<2>(1, 3))
     }
 }

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::report::{ModelResult, mean_std};
 
-const SIZE: (u32, u32) = (900, 540);
+const SIZE: (u32, u32) = (1000, 640);
 const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -93,7 +93,11 @@ fn color(index: usize) -> RGBColor {
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
         RGBColor(214, 39, 40),
-    ][index % 4]
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ][index % 8]
 }
 
 /// Test error per model: bars at the mean, whiskers at ± one standard deviation.
@@ -148,6 +152,7 @@ where
 fn draw_generalisation<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &[ModelResult],
+    caption: &str,
 ) -> PlotResult
 where
     DB::ErrorType: 'static,
@@ -157,20 +162,17 @@ where
         .first()
         .map(|r| r.generalisation.iter().map(|(f, _)| *f).collect())
         .unwrap_or_default();
-    let low = factors.first().copied().unwrap_or(0.5);
-    let high = factors.last().copied().unwrap_or(2.0);
+    let low = factors.first().copied().unwrap_or(1.0);
+    let high = factors.last().copied().unwrap_or(3.0);
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            "Trained at scale 1, tested at other scales (56x56 canvas)",
-            ("sans-serif", 24),
-        )
+        .caption(caption, ("sans-serif", 24))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
         .build_cartesian_2d(low..high, 0f64..100f64)?;
     chart
         .configure_mesh()
-        .x_desc("scale of the test digits")
+        .x_desc("size of the test digits / size of the training digits")
         .y_desc("test accuracy (%)")
         .draw()?;
     for (i, result) in results.iter().enumerate() {
@@ -193,16 +195,17 @@ where
     legend(&mut chart, SeriesLabelPosition::LowerMiddle)
 }
 
-/// Writes `errors.{png,svg}` and `scale.{png,svg}` into `dir`.
-pub fn write(dir: &Path, results: &[ModelResult]) -> PlotResult {
+/// Writes `errors.{png,svg}` and `scale.{png,svg}` into `dir`; `caption` titles the
+/// scale-generalisation plot.
+pub fn write(dir: &Path, results: &[ModelResult], caption: &str) -> PlotResult {
     register_font()?;
     png(&dir.join("errors.png"), |area| draw_errors(area, results))?;
     svg(&dir.join("errors.svg"), |area| draw_errors(area, results))?;
     png(&dir.join("scale.png"), |area| {
-        draw_generalisation(area, results)
+        draw_generalisation(area, results, caption)
     })?;
     svg(&dir.join("scale.svg"), |area| {
-        draw_generalisation(area, results)
+        draw_generalisation(area, results, caption)
     })?;
     Ok(())
 }

@@ -15,6 +15,8 @@ pub struct ModelResult {
     pub parameters: usize,
     /// MNIST-scale test error (%), one per realisation.
     pub test_errors: Vec<f64>,
+    /// MNIST-scale validation error (%), one per realisation.
+    pub validation_errors: Vec<f64>,
     /// Training seconds, one per realisation.
     pub train_seconds: Vec<f64>,
     /// Scale-generalisation accuracy (%) per test factor.
@@ -25,10 +27,11 @@ impl ModelResult {
     /// An empty result for `kind`.
     pub fn new(kind: ModelKind) -> Self {
         Self {
-            model: kind.label().to_string(),
+            model: kind.label(),
             conv_parameters: 0,
             parameters: 0,
             test_errors: Vec::new(),
+            validation_errors: Vec::new(),
             train_seconds: Vec::new(),
             generalisation: Vec::new(),
         }
@@ -47,11 +50,11 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 }
 
 /// The Markdown table of `results`: test error mean ± std over realisations, parameters,
-/// training time, and accuracy at the extreme generalisation factors.
+/// training time, and scale-generalisation accuracy at 1x, 2x and 3x the training scale.
 pub fn markdown(results: &[ModelResult]) -> String {
     let realisations = results.first().map_or(0, |r| r.test_errors.len());
     let mut out = format!(
-        "| model | conv params | params | MNIST-scale test error % (mean ± std, {realisations} realisation{}) | train time / realisation | scale-gen. acc. % at 0.5 / 1.0 / 2.0 |\n|---|---|---|---|---|---|\n",
+        "| model | conv params | params | MNIST-scale test error % (mean ± std, {realisations} realisation{}) | train time / realisation | scale-gen. acc. % at 1x / 2x / 3x |\n|---|---|---|---|---|---|\n",
         if realisations == 1 { "" } else { "s" }
     );
     for r in results {
@@ -68,9 +71,9 @@ pub fn markdown(results: &[ModelResult]) -> String {
             r.model,
             r.conv_parameters,
             r.parameters,
-            at(0.5),
             at(1.0),
-            at(2.0)
+            at(2.0),
+            at(3.0)
         ));
     }
     out

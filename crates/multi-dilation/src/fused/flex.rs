@@ -37,6 +37,7 @@ fn plan(x: &[usize], weight: &[usize], geometry: &FusedGeometry) -> Plan {
         dims4(weight, "weight"),
         geometry.stride,
         &geometry.dilations,
+        geometry.per_branch_input,
     )
 }
 

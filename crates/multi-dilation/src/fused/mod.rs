@@ -34,6 +34,11 @@ pub struct FusedGeometry {
     /// The activation applied to the output inside the kernel (in backward, the gradient is
     /// masked by the saved output for [`Epilogue::Relu`]).
     pub epilogue: Epilogue,
+    /// Whether each branch has an input of its own (branch-parallel layers): `x` is then
+    /// `[batch, dilations * in, h, w]`, the branch inputs concatenated on the channel axis, and
+    /// branch `i` convolves channels `i * in .. (i + 1) * in` at `dilations[i]`. When false,
+    /// every branch convolves the one input `[batch, in, h, w]`.
+    pub per_branch_input: bool,
 }
 
 /// The shape of the fused output for inputs shaped `x` and `weight`:
@@ -48,7 +53,12 @@ pub struct FusedGeometry {
 /// use multi_dilation::Epilogue;
 /// use multi_dilation::fused::{FusedGeometry, output_shape};
 ///
-/// let geometry = FusedGeometry { stride: [2, 1], dilations: vec![1, 2, 3], epilogue: Epilogue::None };
+/// let geometry = FusedGeometry {
+///     stride: [2, 1],
+///     dilations: vec![1, 2, 3],
+///     epilogue: Epilogue::None,
+///     per_branch_input: false,
+/// };
 /// let shape = output_shape(&Shape::new([8, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &geometry);
 /// assert_eq!(shape, Shape::new([8, 15, 4, 10]));
 /// ```
@@ -249,18 +259,84 @@ pub fn multi_dilation_conv2d_concat(
     dilations: &[usize],
     epilogue: Epilogue,
 ) -> Tensor<4> {
-    assert!(
-        is_supported(&x.device(), x.dtype(), 1),
-        "fused::multi_dilation_conv2d_concat: needs {}, got {:?} on {:?}",
-        crate::path::FUSED_NEEDS,
-        x.dtype(),
-        x.device()
+    let geometry = FusedGeometry {
+        stride,
+        dilations: dilations.to_vec(),
+        epilogue,
+        per_branch_input: false,
+    };
+    run("multi_dilation_conv2d_concat", x, weight, bias, geometry)
+}
+
+/// Branch-parallel: `branches[i]` convolved with the one `weight` (and `bias`) at
+/// `dilations[i]`, 'same' padding, `epilogue` applied, concatenated on the channel axis:
+/// `[batch, dilations.len() * out, ceil(h / sh), ceil(w / sw)]`. One operation for every
+/// branch; in backward the kernel gradient is summed over the branches inside it.
+///
+/// [`MultiDilationConv2d::forward_parallel`](crate::MultiDilationConv2d::forward_parallel)
+/// calls this when its [`ExecutionPath`](crate::ExecutionPath) selects the fused kernel.
+///
+/// # Panics
+/// Panics if [`is_supported`] is false, if `branches` and `dilations` differ in length, or if
+/// the branches differ in shape.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use multi_dilation::{Epilogue, functional::conv2d_same, fused};
+///
+/// let device = Device::flex();
+/// let a = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
+/// let b = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
+/// let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Default, &device);
+/// let both = fused::multi_dilation_conv2d_parallel(
+///     vec![a.clone(), b.clone()], w.clone(), None, [1, 1], &[1, 2], Epilogue::None,
+/// );
+/// let expected = Tensor::cat(
+///     vec![conv2d_same(a, w.clone(), None, [1, 1], 1, 1), conv2d_same(b, w, None, [1, 1], 2, 1)],
+///     1,
+/// );
+/// assert!((both - expected).abs().max().into_scalar::<f32>() < 1e-5);
+/// ```
+pub fn multi_dilation_conv2d_parallel(
+    branches: Vec<Tensor<4>>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 2],
+    dilations: &[usize],
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    crate::branches::check_branch_list(
+        &branches,
+        dilations.len(),
+        "fused::multi_dilation_conv2d_parallel",
     );
     let geometry = FusedGeometry {
         stride,
         dilations: dilations.to_vec(),
         epilogue,
+        per_branch_input: true,
     };
+    let x = Tensor::cat(branches, 1);
+    run("multi_dilation_conv2d_parallel", x, weight, bias, geometry)
+}
+
+/// The fused operation on `x` (every branch input), after checking that it can run; `caller`
+/// names the public function in the panic message.
+fn run(
+    caller: &str,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    geometry: FusedGeometry,
+) -> Tensor<4> {
+    assert!(
+        is_supported(&x.device(), x.dtype(), 1),
+        "fused::{caller}: needs {}, got {:?} on {:?}",
+        crate::path::FUSED_NEEDS,
+        x.dtype(),
+        x.device()
+    );
     // An untracked zero bias gets no gradient: one operation serves layers with and without.
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(Dispatch::multi_dilation_conv2d(

@@ -1,8 +1,9 @@
 //! Helpers shared by the layer tests: the device, deterministic data, references, comparisons.
 
 use burn::module::Param;
+use burn::tensor::DType;
 use burn::tensor::{Device, Tensor, TensorData};
-use multi_dilation::{Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
+use multi_dilation::{ExecutionPath, Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
 
 /// The device under test: flex, or whatever burn's `BURN_DEVICE` selects.
 pub fn device() -> Device {
@@ -10,6 +11,17 @@ pub fn device() -> Device {
         Ok(_) => Device::default(),
         Err(_) => Device::flex(),
     }
+}
+
+/// Every execution path that runs a layer with `groups` on `device`: per-dilation, `Auto`,
+/// and the fused kernel forced where it runs (on wgpu `Auto` keeps burn's convolutions, so
+/// only the forced path tests the CubeCL kernels there).
+pub fn paths_for(device: &Device, groups: usize) -> Vec<ExecutionPath> {
+    let mut paths = vec![ExecutionPath::PerDilation, ExecutionPath::Auto];
+    if ExecutionPath::Fused.uses_fused(device, DType::F32, groups) {
+        paths.push(ExecutionPath::Fused);
+    }
+    paths
 }
 
 /// Deterministic values in `[-1, 1)` (xorshift64*), the same on every backend and machine.

@@ -7,11 +7,14 @@
 mod common;
 
 mod backends;
+mod deep;
 mod equivalence;
 mod errors;
 mod fixtures;
 mod gradients;
 mod net;
+mod parallel;
+mod parallel_fixtures;
 mod paths;
 mod persistence;
 mod quickstart;

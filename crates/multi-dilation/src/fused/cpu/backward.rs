@@ -92,7 +92,7 @@ pub(crate) fn backward_with(
     );
     let [want_input, want_kernel, want_bias] = want;
     let pass = Pass::new(plan, input, kernel, grad_output, want, strategy);
-    let image_len = plan.image();
+    let image_len = plan.input_image();
     let mut grad_input = vec![0.0f32; if want_input { input.len() } else { 0 }];
     // Contiguous groups of images (see `groups`): one partial sum and one pair of scratch
     // buffers per group, whatever the batch size.
@@ -226,15 +226,17 @@ impl<'a> Pass<'a> {
         let plan = self.plan;
         let (image_len, map_len) = (plan.image(), plan.map());
         let (positions, branches) = (plan.positions(), plan.branches.len());
-        let pixels = &self.input[image * image_len..][..image_len];
         for branch in 0..branches {
+            let pixels = plan.pixels(self.input, image, branch);
             let grad = &self.grad_output[(image * branches + branch) * map_len..][..map_len];
             if self.want_bias {
                 for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
                     *sum += row.iter().sum::<f32>();
                 }
             }
-            let image_grad = image_grad.as_deref_mut();
+            let image_grad = image_grad
+                .as_deref_mut()
+                .map(|all| &mut all[plan.branch_offset(branch)..][..image_len]);
             match self.strategy {
                 Strategy::TransposedGemm => {
                     self.transposed_gemm(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
@@ -270,7 +272,8 @@ impl<'a> Pass<'a> {
                     sgemm_rows(
                         &mut image_grad[columns.start..],
                         image_positions,
-                        branch > 0,
+                        // Branches sum into one input gradient, or each writes its own.
+                        branch > 0 && !plan.per_branch_input,
                         Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
                         block,
                     );

@@ -41,7 +41,7 @@ pub(crate) fn forward(
             for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
                 let index = group * per_group + k;
                 let (image, branch) = (index / branches, index % branches);
-                let pixels = &input[image * plan.image()..][..plan.image()];
+                let pixels = plan.pixels(input, image, branch);
                 taps(branch).blocks(pixels, &mut cols, |columns, block| {
                     sgemm_rows(
                         &mut map[columns.start..],

@@ -17,6 +17,9 @@ pub(crate) struct Plan {
     pub stride: [usize; 2],
     /// `(dilation, top padding, left padding)` per branch, in order.
     pub branches: Vec<(usize, usize, usize)>,
+    /// Whether each branch reads an input of its own: channel group `branch` of an input
+    /// `[batch, branches * in, h, w]` (see `FusedGeometry::per_branch_input`).
+    pub per_branch_input: bool,
     pub out_height: usize,
     pub out_width: usize,
     /// The size of one im2col block ([`BLOCK_BYTES`]; tests make it tiny to cut every
@@ -25,18 +28,24 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan for input `[batch, in, h, w]` and kernel `[out, in, kh, kw]` (groups 1).
+    /// The plan for input `[batch, in, h, w]` (`[batch, dilations * in, h, w]` with
+    /// `per_branch_input`) and kernel `[out, in, kh, kw]` (groups 1).
     pub fn new(
         input: [usize; 4],
         kernel: [usize; 4],
         stride: [usize; 2],
         dilations: &[usize],
+        per_branch_input: bool,
     ) -> Self {
-        let [batch, channels_in, height, width] = input;
+        let [batch, input_channels, height, width] = input;
         let [channels_out, kernel_in, kh, kw] = kernel;
+        let inputs = if per_branch_input { dilations.len() } else { 1 };
+        let channels_in = input_channels / inputs.max(1);
         assert_eq!(
-            kernel_in, channels_in,
-            "fused multi-dilation conv2d: kernel expects {kernel_in} input channels, got {channels_in}"
+            kernel_in * inputs,
+            input_channels,
+            "fused multi-dilation conv2d: kernel expects {kernel_in} input channels per branch \
+             input ({inputs} input(s)), got {input_channels}"
         );
         let branches = dilations
             .iter()
@@ -55,6 +64,7 @@ impl Plan {
             kernel: [kh, kw],
             stride,
             branches,
+            per_branch_input,
             out_height: same_output_size(height, stride[0]),
             out_width: same_output_size(width, stride[1]),
             block_bytes: BLOCK_BYTES,
@@ -74,6 +84,30 @@ impl Plan {
     /// Elements of one input image: `in * h * w`.
     pub fn image(&self) -> usize {
         self.channels_in * self.height * self.width
+    }
+
+    /// Elements of one image of the whole input: [`image`](Self::image), times the number of
+    /// branches with `per_branch_input`.
+    pub fn input_image(&self) -> usize {
+        if self.per_branch_input {
+            self.image() * self.branches.len()
+        } else {
+            self.image()
+        }
+    }
+
+    /// Where the input branch `branch` reads starts within one image of the whole input.
+    pub fn branch_offset(&self, branch: usize) -> usize {
+        if self.per_branch_input {
+            branch * self.image()
+        } else {
+            0
+        }
+    }
+
+    /// The `[in, h, w]` pixels that branch `branch` of image `image` convolves.
+    pub fn pixels<'a>(&self, input: &'a [f32], image: usize, branch: usize) -> &'a [f32] {
+        &input[image * self.input_image() + self.branch_offset(branch)..][..self.image()]
     }
 
     /// Elements of one output map of one branch: `out * ho * wo`.

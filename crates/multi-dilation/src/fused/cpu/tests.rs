@@ -26,6 +26,7 @@ pub(super) fn values(n: usize, seed: u64) -> Vec<f32> {
 /// The convolution as a direct loop over output, channel and tap, with explicit bounds.
 fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
     let mut out = vec![0.0; plan.output_len()];
+    let (groups, group) = input_groups(plan);
     let [kh, kw] = plan.kernel;
     let (h, w) = (plan.height as isize, plan.width as isize);
     for b in 0..plan.batch {
@@ -42,7 +43,9 @@ fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> 
                                     if iy < 0 || ix < 0 || iy >= h || ix >= w {
                                         continue;
                                     }
-                                    let x = input[((b * plan.channels_in + c) * plan.height
+                                    let x = input[(((b * groups + group(n)) * plan.channels_in
+                                        + c)
+                                        * plan.height
                                         + iy as usize)
                                         * plan.width
                                         + ix as usize];
@@ -65,6 +68,19 @@ fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> 
     out
 }
 
+/// How many channel groups the input has per image, and which one branch `n` reads: one
+/// group read by every branch, or one group per branch (branch-parallel).
+fn input_groups(plan: &Plan) -> (usize, impl Fn(usize) -> usize) {
+    let per_branch = plan.per_branch_input;
+    let groups = if per_branch { plan.branches.len() } else { 1 };
+    (groups, move |n: usize| if per_branch { n } else { 0 })
+}
+
+/// Elements of the whole input of `plan`.
+fn input_len(plan: &Plan) -> usize {
+    plan.batch * input_groups(plan).0 * plan.channels_in * plan.height * plan.width
+}
+
 /// `sum(weights * conv(input))`, the scalar whose gradients [`backward`] computes when
 /// `weights` is the output gradient.
 fn loss(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32], weights: &[f32]) -> f64 {
@@ -79,14 +95,18 @@ fn loss(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32], weights: &[f32
 /// with one target row per block.
 fn plans() -> Vec<Plan> {
     let plans = [
-        Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3]),
-        Plan::new([1, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3]),
-        Plan::new([2, 1, 5, 5], [2, 1, 5, 5], [1, 2], &[2, 4]),
-        Plan::new([1, 2, 6, 7], [2, 2, 1, 3], [3, 3], &[1]),
+        Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3], false),
+        Plan::new([1, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], false),
+        Plan::new([2, 1, 5, 5], [2, 1, 5, 5], [1, 2], &[2, 4], false),
+        Plan::new([1, 2, 6, 7], [2, 2, 1, 3], [3, 3], &[1], false),
         // Stride 1 takes the transposed-convolution input gradient: even and rectangular
         // kernels (asymmetric padding), and dilations wider than the image.
-        Plan::new([2, 2, 6, 9], [3, 2, 2, 4], [1, 1], &[1, 3]),
-        Plan::new([1, 3, 5, 4], [2, 3, 5, 3], [1, 1], &[2, 5]),
+        Plan::new([2, 2, 6, 9], [3, 2, 2, 4], [1, 1], &[1, 3], false),
+        Plan::new([1, 3, 5, 4], [2, 3, 5, 3], [1, 1], &[2, 5], false),
+        // Branch-parallel: each branch convolves a channel group of its own.
+        Plan::new([2, 6, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
+        Plan::new([1, 4, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], true),
+        Plan::new([2, 2, 6, 9], [3, 1, 2, 4], [1, 1], &[3, 1], true),
     ];
     let one_row = plans.clone().map(|plan| Plan {
         block_bytes: 1,
@@ -147,7 +167,7 @@ fn check_block(taps: &Taps, source: &[f32], columns: Range<usize>, block: &[f32]
 #[test]
 fn forward_equals_a_direct_loop() {
     for (p, plan) in plans().into_iter().enumerate() {
-        let input = values(plan.batch * plan.image(), 10 + p as u64);
+        let input = values(input_len(&plan), 10 + p as u64);
         let kernel = values(plan.channels_out * plan.patch(), 20 + p as u64);
         let bias = values(plan.channels_out, 30 + p as u64);
         let fused = forward(&plan, &input, &kernel, &bias, false);
@@ -168,7 +188,7 @@ fn forward_equals_a_direct_loop() {
 #[test]
 fn backward_equals_finite_differences() {
     for (p, plan) in plans().into_iter().enumerate() {
-        let input = values(plan.batch * plan.image(), 40 + p as u64);
+        let input = values(input_len(&plan), 40 + p as u64);
         let kernel = values(plan.channels_out * plan.patch(), 50 + p as u64);
         let bias = values(plan.channels_out, 60 + p as u64);
         let weights = values(plan.output_len(), 70 + p as u64);
@@ -256,11 +276,12 @@ fn reference_grads(plan: &Plan, input: &[f32], kernel: &[f32], grad: &[f32]) -> 
     let mut gx = vec![Exact::default(); input.len()];
     let mut gw = vec![Exact::default(); kernel.len()];
     let mut gb = vec![Exact::default(); plan.channels_out];
+    let (groups, group) = input_groups(plan);
     let [kh, kw] = plan.kernel;
     let (cin, h, w) = (plan.channels_in, plan.height as isize, plan.width as isize);
     let mut at = 0;
     for b in 0..plan.batch {
-        for &(d, top, left) in &plan.branches {
+        for (n, &(d, top, left)) in plan.branches.iter().enumerate() {
             for o in 0..plan.channels_out {
                 for oy in 0..plan.out_height {
                     for ox in 0..plan.out_width {
@@ -275,7 +296,8 @@ fn reference_grads(plan: &Plan, input: &[f32], kernel: &[f32], grad: &[f32]) -> 
                                     if iy < 0 || ix < 0 || iy >= h || ix >= w {
                                         continue;
                                     }
-                                    let x_at = ((b * cin + c) * plan.height + iy as usize)
+                                    let x_at = (((b * groups + group(n)) * cin + c) * plan.height
+                                        + iy as usize)
                                         * plan.width
                                         + ix as usize;
                                     let w_at = ((o * cin + c) * kh + i) * kw + j;
@@ -306,7 +328,7 @@ fn strategies(plan: &Plan) -> Vec<Strategy> {
 #[test]
 fn every_backward_strategy_equals_the_direct_loop() {
     for (p, plan) in plans().into_iter().enumerate() {
-        let input = values(plan.batch * plan.image(), 80 + p as u64);
+        let input = values(input_len(&plan), 80 + p as u64);
         let kernel = values(plan.channels_out * plan.patch(), 90 + p as u64);
         let grad = values(plan.output_len(), 100 + p as u64);
         let reference = reference_grads(&plan, &input, &kernel, &grad);
@@ -343,7 +365,8 @@ fn every_backward_strategy_equals_the_direct_loop() {
 /// when the input has at least half as many channels as the output.
 #[test]
 fn backward_strategy_follows_the_channel_rule() {
-    let plan = |cin, cout, stride| Plan::new([1, cin, 8, 8], [cout, cin, 3, 3], stride, &[1, 2]);
+    let plan =
+        |cin, cout, stride| Plan::new([1, cin, 8, 8], [cout, cin, 3, 3], stride, &[1, 2], false);
     let select = Strategy::select;
     let all = [true, true, true];
     assert_eq!(select(&plan(16, 32, [1, 1]), all), Strategy::TransposedGemm);
@@ -358,7 +381,7 @@ fn backward_strategy_follows_the_channel_rule() {
 #[test]
 #[should_panic(expected = "needs stride 1")]
 fn transposed_gemm_backward_rejects_a_stride() {
-    let plan = Plan::new([1, 2, 6, 6], [2, 2, 3, 3], [2, 2], &[1]);
+    let plan = Plan::new([1, 2, 6, 6], [2, 2, 3, 3], [2, 2], &[1], false);
     let (input, kernel) = (
         values(plan.image(), 1),
         values(plan.channels_out * plan.patch(), 2),

@@ -29,6 +29,7 @@ pub(super) fn forward_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
+    branch_channels: usize,
     #[comptime] relu: bool,
     #[define(F)] _dtype: ElemType,
 ) {
@@ -41,7 +42,7 @@ pub(super) fn forward_kernel<F: Float>(
     let oy = (ABSOLUTE_POS / out_w) % out_h;
     let o = (ABSOLUTE_POS / (out_w * out_h)) % out_c;
     let b = ABSOLUTE_POS / (out_w * out_h * out_c);
-    let (in_c, h, w) = (x.shape(1), x.shape(2), x.shape(3));
+    let (in_c, h, w) = (weight.shape(1), x.shape(2), x.shape(3));
     let (kh, kw) = (weight.shape(2), weight.shape(3));
     let branches = comptime![dilations.len()];
 
@@ -51,7 +52,7 @@ pub(super) fn forward_kernel<F: Float>(
         let (top, left) = (pad_top[branch], pad_left[branch]);
         let mut sum = bias[o * bias.stride(0)];
         for c in 0..in_c {
-            let x_plane = b * x.stride(0) + c * x.stride(1);
+            let x_plane = b * x.stride(0) + (branch * branch_channels + c) * x.stride(1);
             let w_plane = o * weight.stride(0) + c * weight.stride(1);
             for ky in 0..kh {
                 let yy = oy * stride_h + ky * d;
@@ -95,8 +96,9 @@ fn source(i: usize, pad: usize, k: usize, dilation: usize, stride: usize, out_le
     found
 }
 
-/// The input gradient `[batch, in, h, w]`: one thread per input element, gathering over every
-/// branch the output positions whose window covers it (no atomics).
+/// The input gradient `[batch, in, h, w]` (`[batch, dilations * in, h, w]` for per-branch
+/// inputs): one thread per input element, gathering over every branch that reads it the output
+/// positions whose window covers it (no atomics).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn input_grad_kernel<F: Float>(
@@ -108,16 +110,20 @@ pub(super) fn input_grad_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
+    branch_channels: usize,
     #[define(F)] _dtype: ElemType,
 ) {
-    let (in_c, h, w) = (grad_x.shape(1), grad_x.shape(2), grad_x.shape(3));
-    if ABSOLUTE_POS >= grad_x.shape(0) * in_c * h * w {
+    let (all_c, h, w) = (grad_x.shape(1), grad_x.shape(2), grad_x.shape(3));
+    if ABSOLUTE_POS >= grad_x.shape(0) * all_c * h * w {
         terminate!();
     }
     let ix = ABSOLUTE_POS % w;
     let iy = (ABSOLUTE_POS / w) % h;
-    let c = (ABSOLUTE_POS / (w * h)) % in_c;
-    let b = ABSOLUTE_POS / (w * h * in_c);
+    let channel = (ABSOLUTE_POS / (w * h)) % all_c;
+    let b = ABSOLUTE_POS / (w * h * all_c);
+    // The kernel's input channel, and for per-branch inputs the one branch that reads it.
+    let c = channel % weight.shape(1);
+    let own_branch = channel / weight.shape(1);
     let (out_c, kh, kw) = (weight.shape(0), weight.shape(2), weight.shape(3));
     let (out_h, out_w) = (grad.shape(2), grad.shape(3));
     let branches = comptime![dilations.len()];
@@ -127,9 +133,10 @@ pub(super) fn input_grad_kernel<F: Float>(
     for branch in 0..branches {
         let d = dilations[branch];
         let (top, left) = (pad_top[branch], pad_left[branch]);
+        let reads = branch_channels == 0 || own_branch == branch;
         for ky in 0..kh {
             let oy = source(iy, top, ky, d, stride_h, out_h);
-            if oy < out_h {
+            if reads && oy < out_h {
                 for kx in 0..kw {
                     let ox = source(ix, left, kx, d, stride_w, out_w);
                     if ox < out_w {
@@ -145,8 +152,10 @@ pub(super) fn input_grad_kernel<F: Float>(
             }
         }
     }
-    let at =
-        b * grad_x.stride(0) + c * grad_x.stride(1) + iy * grad_x.stride(2) + ix * grad_x.stride(3);
+    let at = b * grad_x.stride(0)
+        + channel * grad_x.stride(1)
+        + iy * grad_x.stride(2)
+        + ix * grad_x.stride(3);
     grad_x[at] = sum;
 }
 
@@ -163,6 +172,7 @@ pub(super) fn weight_grad_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
+    branch_channels: usize,
     #[define(F)] _dtype: ElemType,
 ) {
     let (out_c, in_c, kh, kw) = (
@@ -181,12 +191,12 @@ pub(super) fn weight_grad_kernel<F: Float>(
     let b = ABSOLUTE_POS / (kw * kh * in_c * out_c);
     let (h, w) = (x.shape(2), x.shape(3));
     let (out_h, out_w) = (grad.shape(2), grad.shape(3));
-    let x_plane = b * x.stride(0) + c * x.stride(1);
     let branches = comptime![dilations.len()];
     let mut sum = F::from_int(0);
 
     #[unroll]
     for branch in 0..branches {
+        let x_plane = b * x.stride(0) + (branch * branch_channels + c) * x.stride(1);
         let d = dilations[branch];
         let (top, left) = (pad_top[branch], pad_left[branch]);
         let g_plane = b * grad.stride(0) + (branch * out_c + o) * grad.stride(1);

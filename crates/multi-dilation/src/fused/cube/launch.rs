@@ -36,6 +36,16 @@ fn branch_sequences(
     ]
 }
 
+/// How far apart the branch inputs are on the channel axis: the kernel's input channels for
+/// per-branch inputs, 0 when every branch reads the same channels.
+fn branch_channels(weight: &Shape, geometry: &FusedGeometry) -> usize {
+    if geometry.per_branch_input {
+        weight[1]
+    } else {
+        0
+    }
+}
+
 /// The grid for one thread per element of `len`.
 fn grid(tensor: &CubeTensor, len: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new(&tensor.client, len);
@@ -95,6 +105,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
+            branch_channels(&w_shape, &geometry),
             geometry.epilogue == Epilogue::Relu,
             dtype,
         );
@@ -128,6 +139,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
+            branch_channels(&w_shape, &geometry),
             dtype,
         );
         grad_x
@@ -168,6 +180,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
+            branch_channels(&w_shape, &geometry),
             dtype,
         );
         Self::float_reshape(Self::float_sum_dim(partial, 0), w_shape)

@@ -1,0 +1,175 @@
+//! [`DeepMultiDilationNet`]: blocks of branch-parallel multi-dilation convolution with scale
+//! pooling, a classifier.
+
+use burn::module::Module;
+use burn::nn::{BatchNorm, Linear};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
+
+use super::options::{HeadPool, Kernels, PoolAt, ScalePool};
+use crate::{BranchBatchNorm, BranchWeighting, MultiDilationConv2d};
+
+/// The normalization of one block.
+#[derive(Module, Debug)]
+pub enum BlockNorm {
+    /// Statistics shared by the branches: burn's `BatchNorm` over the branches stacked on the
+    /// batch axis.
+    Shared(BatchNorm),
+    /// Statistics per branch.
+    PerBranch(BranchBatchNorm),
+}
+
+/// One block: convolution at every dilation, normalization, ReLU, 2x2 max pooling.
+#[derive(Module, Debug)]
+pub struct DeepBlock {
+    /// One shared convolution at every dilation, or one single-dilation convolution per
+    /// branch ([`Kernels::Independent`]).
+    pub convs: Vec<MultiDilationConv2d>,
+    /// The branch normalization, if any.
+    pub norm: Option<BlockNorm>,
+    /// The learned scale pooling after this block ([`ScalePool::Weighted`] with
+    /// [`PoolAt::EveryBlock`]).
+    pub weighting: Option<BranchWeighting>,
+}
+
+/// What flows between blocks: one tensor, or one per branch.
+// One value lives between two blocks, moved once: boxing the tensor would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Features {
+    Merged(Tensor<4>),
+    Branches(Vec<Tensor<4>>),
+}
+
+/// A deep multi-dilation classifier: blocks of one kernel at several dilations, the branches
+/// normalized and pooled over scales after every block or once before the head (see
+/// [`DeepMultiDilationNetConfig`](crate::DeepMultiDilationNetConfig), which builds it and
+/// whose example shows it in use).
+///
+/// # Shapes
+/// - input: `[batch, channels, height, width]` of the config's `input_shape`
+/// - output: logits `[batch, classes]`
+#[derive(Module, Debug)]
+pub struct DeepMultiDilationNet {
+    /// The blocks, in order.
+    pub blocks: Vec<DeepBlock>,
+    /// The learned scale pooling before the head ([`ScalePool::Weighted`] with
+    /// [`PoolAt::BeforeHead`]).
+    pub weighting: Option<BranchWeighting>,
+    /// The classifier.
+    pub head: Linear,
+    #[module(skip)]
+    pub(crate) kernels: Kernels,
+    #[module(skip)]
+    pub(crate) scale_pool: ScalePool,
+    #[module(skip)]
+    pub(crate) pool_at: PoolAt,
+    #[module(skip)]
+    pub(crate) head_pool: HeadPool,
+}
+
+impl DeepMultiDilationNet {
+    /// Logits `[batch, classes]` for `images`.
+    ///
+    /// # Panics
+    /// Panics if `images` does not have the configured channels (the message gives the
+    /// expected and actual shapes).
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let features = self.features(images);
+        let pooled = self.head_pool.apply(features);
+        self.head.forward(pooled.flatten::<2>(1, 3))
+    }
+
+    /// The last block's output pooled over scales, `[batch, channels, h, w]`, before the head.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        let mut features = Features::Merged(images);
+        for block in &self.blocks {
+            let branches = block.forward(features, self.kernels);
+            features = match self.pool_at {
+                PoolAt::EveryBlock => {
+                    Features::Merged(self.pool(branches, block.weighting.as_ref()))
+                }
+                PoolAt::BeforeHead => Features::Branches(branches),
+            };
+        }
+        match features {
+            Features::Merged(x) => x,
+            Features::Branches(branches) => self.pool(branches, self.weighting.as_ref()),
+        }
+    }
+
+    /// Parameters of the convolutions alone.
+    pub fn conv_parameters(&self) -> usize {
+        self.blocks
+            .iter()
+            .flat_map(|block| &block.convs)
+            .map(Module::num_params)
+            .sum()
+    }
+
+    /// The parameters training changes: burn's `num_params` without batch norm's running
+    /// statistics (which it counts too, and which differ between a shared model with per-branch
+    /// statistics and its plain CNN though their trainable parameters are the same).
+    pub fn trainable_params(&self) -> usize {
+        let running: usize = self
+            .blocks
+            .iter()
+            .filter_map(|block| block.norm.as_ref())
+            .map(|norm| match norm {
+                BlockNorm::PerBranch(n) => 2 * n.running_mean.value().shape().num_elements(),
+                BlockNorm::Shared(n) => 2 * n.running_mean.value().shape().num_elements(),
+            })
+            .sum();
+        self.num_params() - running
+    }
+
+    /// The learned scale weights ([`ScalePool::Weighted`]): for each place where branches are
+    /// pooled, `[branches, channels]`, each column summing to 1. Empty for the other poolings.
+    pub fn scale_weights(&self) -> Vec<Tensor<2>> {
+        self.blocks
+            .iter()
+            .filter_map(|block| block.weighting.as_ref())
+            .chain(self.weighting.as_ref())
+            .map(BranchWeighting::weights)
+            .collect()
+    }
+
+    fn pool(&self, branches: Vec<Tensor<4>>, weighting: Option<&BranchWeighting>) -> Tensor<4> {
+        match (self.scale_pool.merge(), weighting) {
+            (Some(merge), _) => merge.apply(branches),
+            (None, Some(weighting)) => weighting.forward(branches),
+            (None, None) => unreachable!("the config builds a weighting for ScalePool::Weighted"),
+        }
+    }
+}
+
+impl DeepBlock {
+    /// The block's branches from the previous block's features.
+    fn forward(&self, features: Features, kernels: Kernels) -> Vec<Tensor<4>> {
+        let branches = match (kernels, features) {
+            (Kernels::Shared, Features::Merged(x)) => self.convs[0].forward_branches(x),
+            (Kernels::Shared, Features::Branches(xs)) => self.convs[0].forward_parallel(xs),
+            (Kernels::Independent, Features::Merged(x)) => self
+                .convs
+                .iter()
+                .map(|conv| conv.forward(x.clone()))
+                .collect(),
+            (Kernels::Independent, Features::Branches(xs)) => self
+                .convs
+                .iter()
+                .zip(xs)
+                .map(|(conv, x)| conv.forward(x))
+                .collect(),
+        };
+        let count = branches.len();
+        let branches = match &self.norm {
+            None => branches,
+            Some(BlockNorm::PerBranch(norm)) => norm.forward(branches),
+            Some(BlockNorm::Shared(norm)) => norm.forward(Tensor::cat(branches, 0)).chunk(count, 0),
+        };
+        // Every branch at once: ReLU and pooling act on each image of the batch alone.
+        let pooled = max_pool2d(relu(Tensor::cat(branches, 0)), MaxPoolOptions::new([2, 2]));
+        pooled.chunk(count, 0)
+    }
+}

@@ -1,0 +1,157 @@
+//! Branch-parallel forward and anti-aliased dilation equal PyTorch's on both execution paths
+//! (fixtures in `tests/fixtures/pytorch_parallel`, made by `tests/fixtures/make_fixtures.py`
+//! with a float64 reference, committed).
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor};
+use multi_dilation::{MultiDilationConv2d, MultiDilationConv2dConfig};
+use serde_json::Value;
+
+use crate::common::*;
+
+const TOL: f32 = 1e-4;
+
+fn fixture_paths() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_parallel");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+// Indexing a missing key gives Null, which would read as "no bias" or "no blur": a fixture
+// with a misspelt key must fail instead.
+fn field<'a>(fx: &'a Value, key: &str) -> &'a Value {
+    fx.get(key).unwrap_or_else(|| panic!("fixture lacks {key}"))
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    let items = v.as_array().expect("a list of numbers");
+    items.iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+fn lists(fx: &Value, key: &str) -> Vec<Vec<f32>> {
+    let items = field(fx, key).as_array().expect("a list of lists");
+    items.iter().map(floats).collect()
+}
+
+fn usizes<const N: usize>(fx: &Value, key: &str) -> [usize; N] {
+    let items: Vec<usize> = field(fx, key)
+        .as_array()
+        .unwrap_or_else(|| panic!("{key}: not a list"))
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    items.try_into().expect("wrong length")
+}
+
+/// The layer the fixture describes, with its weight and bias, on `device`.
+fn build_layer(fx: &Value, device: &Device) -> MultiDilationConv2d {
+    let channels: [usize; 2] = usizes(fx, "channels");
+    let kernel: [usize; 2] = usizes(fx, "kernel_size");
+    let groups = field(fx, "groups").as_u64().unwrap() as usize;
+    let dilations: Vec<usize> = field(fx, "dilations")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let bias = field(fx, "bias");
+    let mut layer = MultiDilationConv2dConfig::new(channels, kernel)
+        .with_dilations(dilations)
+        .with_stride(usizes(fx, "stride"))
+        .with_groups(groups)
+        .with_bias(!bias.is_null())
+        .with_anti_alias(field(fx, "anti_alias").as_f64())
+        .init(device);
+    let wshape = [channels[1], channels[0] / groups, kernel[0], kernel[1]];
+    layer.weight = Param::from_tensor(from_vec(floats(field(fx, "weight")), wshape, device));
+    if !bias.is_null() {
+        let values = from_vec(floats(bias), [channels[1]], device);
+        layer.bias = Some(Param::from_tensor(values));
+    }
+    layer
+}
+
+/// Runs `layer` on the fixture's inputs and compares outputs and every gradient; `name` says
+/// which fixture and path a failure is about.
+fn check(fx: &Value, layer: &MultiDilationConv2d, name: &str, device: &Device) {
+    let input: [usize; 4] = usizes(fx, "input_shape");
+    let output: [usize; 4] = usizes(fx, "output_shape");
+    let xs: Vec<Tensor<4>> = lists(fx, "inputs")
+        .into_iter()
+        .map(|x| from_vec(x, input, device).require_grad())
+        .collect();
+    let ys = match field(fx, "mode").as_str().unwrap() {
+        "parallel" => layer.forward_parallel(xs.clone()),
+        "forward" => {
+            assert_eq!(
+                field(fx, "merge"),
+                "Concat",
+                "{name}: only Concat is covered"
+            );
+            assert_eq!(xs.len(), 1, "{name}: forward takes one input");
+            vec![layer.forward(xs[0].clone())]
+        }
+        other => panic!("{name}: unknown mode {other}"),
+    };
+    let expected = lists(fx, "outputs");
+    assert_eq!(ys.len(), expected.len(), "{name}: number of outputs");
+    for (i, (y, want)) in ys.iter().zip(&expected).enumerate() {
+        assert_eq!(y.dims(), output, "{name}: output {i} shape");
+        assert_close(&host(y.clone()), want, TOL, &format!("{name}: output {i}"));
+    }
+
+    let loss = ys
+        .into_iter()
+        .zip(lists(fx, "r"))
+        .map(|(y, r)| (y * from_vec(r, output, device)).sum())
+        .reduce(|a, b| a + b)
+        .unwrap();
+    let grads = loss.backward();
+    for (i, (x, want)) in xs.iter().zip(lists(fx, "grad_inputs")).enumerate() {
+        let gx = x
+            .grad(&grads)
+            .unwrap_or_else(|| panic!("{name}: no gradient of input {i}"));
+        assert_close(&host(gx), &want, TOL, &format!("{name}: grad input {i}"));
+    }
+    let gw = layer.weight.val().grad(&grads).expect("weight gradient");
+    let want = floats(field(fx, "grad_weight"));
+    assert_close(&host(gw), &want, TOL, &format!("{name}: grad weight"));
+    let want_bias = field(fx, "grad_bias");
+    match layer.bias.as_ref().map(|b| b.val().grad(&grads)) {
+        Some(gb) => {
+            let gb = gb.unwrap_or_else(|| panic!("{name}: no bias gradient"));
+            let what = format!("{name}: grad bias");
+            assert_close(&host(gb), &floats(want_bias), TOL, &what);
+        }
+        None => assert!(want_bias.is_null(), "{name}: the layer has no bias"),
+    }
+}
+
+#[test]
+fn parallel_and_anti_aliased_outputs_and_gradients_equal_pytorch() {
+    let paths = fixture_paths();
+    assert!(
+        paths.len() >= 6,
+        "expected the committed fixtures, found {paths:?}"
+    );
+    let device = device().autodiff();
+    for path in paths {
+        let fx: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let base = build_layer(&fx, &device);
+        // burn's conv2d and, where it runs (flex, wgpu; groups 1), the fused kernel held to
+        // the same reference.
+        for path in paths_for(&device, base.groups()) {
+            let layer = base.clone().with_path(path);
+            let name = format!("{file} ({:?} path)", layer.path());
+            check(&fx, &layer, &name, &device);
+        }
+    }
+}
