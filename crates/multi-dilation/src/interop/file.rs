@@ -111,7 +111,7 @@ impl WeightFile {
         // The readers are third-party parsers of untrusted bytes: a panic in one of them
         // becomes a `Corrupt` error instead of taking the program down.
         let read = catch_unwind(AssertUnwindSafe(|| match format {
-            WeightFormat::Pytorch => read_pytorch(&path),
+            WeightFormat::Pytorch => read_pytorch_file(&path, &bytes),
             WeightFormat::Safetensors => read_safetensors(&bytes),
             WeightFormat::Hdf5 => read_hdf5(bytes),
         }));
@@ -223,6 +223,52 @@ fn stored(
         Err(name) => Err(name),
     };
     Ok(Stored { shape, values })
+}
+
+/// [`read_pytorch`] of the file at `path` holding `bytes`, or of its repaired copy when the
+/// `zip` crate would misread it (see [`zip_repair`](super::zip_repair)). burn-store's reader
+/// opens files by path only, so the copy goes through a temporary file, removed afterwards.
+fn read_pytorch_file(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
+    let Some(repaired) = super::zip_repair::repaired(bytes) else {
+        return read_pytorch(path);
+    };
+    let copy = TempFile::write(&repaired).map_err(|err| {
+        format!("cannot write the repaired copy of the archive to the temporary folder: {err}")
+    })?;
+    read_pytorch(&copy.0)
+}
+
+/// A file in the temporary folder, created new (never an existing one), removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn write(bytes: &[u8]) -> std::io::Result<Self> {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        loop {
+            let n = COUNT.fetch_add(1, Ordering::Relaxed);
+            let name = format!("multi-dilation-{}-{n}.pt", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::File::create_new(&path) {
+                Ok(mut handle) => {
+                    // Removed on drop, also when the write fails.
+                    let file = TempFile(path);
+                    handle.write_all(bytes)?;
+                    return Ok(file);
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Best effort: a leftover file in the temporary folder harms nothing.
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {

@@ -1,5 +1,5 @@
 //! Bring your kernel: weights from PyTorch and Keras into [`MultiDilationConv2d`] and
-//! [`MultiDilationNet`], and back out in PyTorch's layout (feature `interop`, on by default).
+//! [`MultiDilationNet`], and back out in PyTorch's layout (feature `interop`, opt-in).
 //!
 //! 1. [`WeightFile::open`] reads a PyTorch `.pt`/`.pth` (through burn-store's reader), a
 //!    safetensors file, or a Keras 3 `.weights.h5` (a pure-Rust HDF5 reader: no Python and
@@ -22,6 +22,7 @@ mod file;
 pub mod keras;
 pub mod layout;
 pub mod pytorch;
+mod zip_repair;
 
 pub use error::InteropError;
 pub use file::{WeightFile, WeightFormat};

@@ -231,20 +231,3 @@ fn truncated_and_random_files_give_errors() {
         "a directory: {err:?}"
     );
 }
-
-/// Known upstream bug: burn-store's PyTorch reader (pytorch-reader 0.22.1 on zip 9.8.2) rejects
-/// a valid `torch.save` archive whose inner folder name (the file stem when saved) is 21
-/// characters long; PyTorch itself loads this file (`make_torch.py`'s layer_concat_s1 weights
-/// saved as `xxxxxxxxxxxxxxxxxxxxx.pt`). The import must fail cleanly: one line, the file named.
-/// When this test fails, the bug is fixed upstream: assert that the import works instead.
-#[test]
-fn pytorch_archive_with_21_character_stem_fails_cleanly_upstream_bug() {
-    let path = fixture_dir().join("zip_stem21.pt");
-    let err = WeightFile::open(&path).unwrap_err();
-    let message = err.to_string();
-    assert!(matches!(err, InteropError::Corrupt { .. }), "{err:?}");
-    assert!(
-        message.contains("zip_stem21.pt") && !message.contains('\n'),
-        "{message}"
-    );
-}

@@ -9,6 +9,7 @@ mod common;
 mod errors;
 mod fixtures;
 mod roundtrip;
+mod stems;
 
 use std::path::PathBuf;
 
