@@ -1,7 +1,7 @@
 //! Training-time augmentation: every digit moved by a random whole-pixel shift.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor};
@@ -13,7 +13,11 @@ use crate::rng::SplitMix64;
 
 /// A [`Batcher`] that shifts each image by up to `max_shift` pixels on each axis (uniform,
 /// independent per image and per epoch; pixels moved in from outside are 0) and then batches
-/// like [`MnistBatcher`]. Deterministic for a seed and a batch order.
+/// like [`MnistBatcher`].
+///
+/// Deterministic for a seed, whichever worker builds which batch and in whatever order: the
+/// shift of a digit depends on the seed, the digit (its pixels and label) and how many times
+/// this batcher (or a clone of it) has shifted that digit before, which is its epoch.
 ///
 /// # Example
 /// ```
@@ -30,7 +34,9 @@ use crate::rng::SplitMix64;
 pub struct ShiftingBatcher {
     max_shift: usize,
     seed: u64,
-    draws: Arc<AtomicU64>,
+    /// How many times each digit (by the hash of its pixels and label) has been shifted,
+    /// shared by the clones the data loader's workers hold.
+    seen: Arc<Mutex<HashMap<u64, u64>>>,
 }
 
 impl ShiftingBatcher {
@@ -39,14 +45,29 @@ impl ShiftingBatcher {
         Self {
             max_shift,
             seed,
-            draws: Arc::new(AtomicU64::new(0)),
+            seen: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// The next shift pair, each in `-max_shift..=max_shift`.
-    fn draw(&self) -> [isize; 2] {
-        let n = self.draws.fetch_add(1, Ordering::Relaxed);
-        let bits = SplitMix64::mix(self.seed ^ SplitMix64::mix(n));
+    /// The shift pair of `item` this time, each in `-max_shift..=max_shift`.
+    fn draw(&self, item: &MnistItem) -> [isize; 2] {
+        let key = item
+            .image
+            .iter()
+            .fold(SplitMix64::mix(u64::from(item.label)), |hash, &pixel| {
+                SplitMix64::mix(hash ^ u64::from(pixel))
+            });
+        let times = {
+            // A worker that panicked while holding the lock left the counts consistent.
+            let mut seen = self
+                .seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let count = seen.entry(key).or_insert(0);
+            *count += 1;
+            *count - 1
+        };
+        let bits = SplitMix64::mix(self.seed ^ SplitMix64::mix(key ^ SplitMix64::mix(times)));
         let span = 2 * self.max_shift as u64 + 1;
         let max = self.max_shift as isize;
         [
@@ -86,7 +107,7 @@ impl<O: From<(Tensor<4>, Tensor<1, Int>)>> Batcher<MnistItem, O> for ShiftingBat
         let shifted = items
             .into_iter()
             .map(|item| {
-                let [dy, dx] = self.draw();
+                let [dy, dx] = self.draw(&item);
                 MnistItem {
                     image: shift_image(&item.image, dy, dx),
                     label: item.label,

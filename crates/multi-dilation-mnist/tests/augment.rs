@@ -77,3 +77,43 @@ fn batcher_shifts_are_bounded_varied_and_reproducible() {
     assert_eq!(run(7), shifts, "same seed, same shifts");
     assert_ne!(run(8), shifts, "another seed, other shifts");
 }
+
+#[test]
+fn shifts_do_not_depend_on_which_batch_or_worker_shifts_a_digit() {
+    let device = Device::flex();
+    let digits: Vec<MnistItem> = (0..40u8)
+        .map(|k| MnistItem {
+            image: marked().iter().map(|p| p.wrapping_add(k)).collect(),
+            label: k % 10,
+        })
+        .collect();
+    // The shift each digit got, by digit, when `order` gives the batches (two epochs).
+    let shifts = |order: &[std::ops::Range<usize>]| {
+        let batcher = ShiftingBatcher::new(3, 11);
+        let worker = batcher.clone(); // a data loader's second worker
+        let mut by_digit = vec![Vec::new(); digits.len()];
+        for (b, range) in order.iter().enumerate() {
+            let who = if b % 2 == 0 { &batcher } else { &worker };
+            let batch: MnistBatch = who.batch(digits[range.clone()].to_vec(), &device);
+            let pixels: Vec<f32> = batch.images.into_data().try_into_vec().unwrap();
+            for (i, chunk) in range.clone().zip(pixels.chunks(28 * 28)) {
+                let bytes: Vec<u8> = chunk
+                    .iter()
+                    .map(|v| ((v * STD + MEAN) * 255.0).round() as u8)
+                    .collect();
+                let original = shift_image(&digits[i].image, 0, 0);
+                by_digit[i].push(find_shift(&original, &bytes, 3));
+            }
+        }
+        by_digit
+    };
+    let forward = shifts(&[0..10, 10..25, 25..40, 0..20, 20..40]);
+    let shuffled = shifts(&[25..40, 0..10, 10..25, 20..40, 0..20]);
+    assert_eq!(forward, shuffled);
+    // The two epochs of a digit differ for most digits: the count of times seen matters.
+    let differ = forward.iter().filter(|s| s[0] != s[1]).count();
+    assert!(
+        differ > 30,
+        "{differ} of 40 digits got another shift in epoch 2"
+    );
+}
