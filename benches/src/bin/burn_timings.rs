@@ -29,33 +29,30 @@ fn main() {
             } else {
                 device.clone()
             };
+            // One row: the default path's and the per-dilation path's medians.
+            let row = |[ms, per_dilation_ms]: [f64; 2]| {
+                serde_json::json!({
+                    "shape": shape.name,
+                    "mode": if backward { "fwd+bwd" } else { "fwd" },
+                    "ms": ms,
+                    "per_dilation_ms": per_dilation_ms,
+                    "forward_gflops": shape.forward_flops() / 1e9,
+                })
+            };
             let x = input(shape, &device, backward);
-            let [ms, per_dilation_ms] = [Path::Layer, Path::LayerPerDilation].map(|path| {
+            rows.push(row([Path::Layer, Path::LayerPerDilation].map(|path| {
                 let workload = Workload::new(path, shape, &device);
                 median_ms(repeats, || run(&workload, &x, backward))
-            });
-            rows.push(serde_json::json!({
-                "shape": shape.name,
-                "mode": if backward { "fwd+bwd" } else { "fwd" },
-                "ms": ms,
-                "per_dilation_ms": per_dilation_ms,
-                "forward_gflops": shape.forward_flops() / 1e9,
-            }));
+            })));
             if !["S3", "S4"].contains(&shape.name) {
                 continue;
             }
-            let [ms, per_dilation_ms] =
-                [ExecutionPath::Auto, ExecutionPath::PerDilation].map(|path| {
+            parallel.push(row([ExecutionPath::Auto, ExecutionPath::PerDilation].map(
+                |path| {
                     let (layer, inputs) = parallel_workload(shape, path, &device, backward);
                     median_ms(repeats, || run_parallel(&layer, &inputs, backward))
-                });
-            parallel.push(serde_json::json!({
-                "shape": shape.name,
-                "mode": if backward { "fwd+bwd" } else { "fwd" },
-                "ms": ms,
-                "per_dilation_ms": per_dilation_ms,
-                "forward_gflops": shape.forward_flops() / 1e9,
-            }));
+                },
+            )));
         }
     }
     let mut step = MnistStep::new(64, &device.clone().autodiff());

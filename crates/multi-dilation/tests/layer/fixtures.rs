@@ -10,8 +10,11 @@ use crate::common::*;
 
 const TOL: f32 = 1e-4;
 
-fn fixture_names() -> Vec<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch");
+/// The JSON fixtures in `tests/fixtures/<folder>`, sorted.
+pub fn fixture_files(folder: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(folder);
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -30,7 +33,8 @@ fn floats(v: &Value, key: &str) -> Vec<f32> {
         .collect()
 }
 
-fn usizes<const N: usize>(v: &Value, key: &str) -> [usize; N] {
+/// The list of unsigned integers at `key`.
+pub fn usizes<const N: usize>(v: &Value, key: &str) -> [usize; N] {
     let items: Vec<usize> = v[key]
         .as_array()
         .unwrap_or_else(|| panic!("fixture lacks {key}"))
@@ -42,7 +46,7 @@ fn usizes<const N: usize>(v: &Value, key: &str) -> [usize; N] {
 
 #[test]
 fn outputs_and_gradients_equal_pytorch() {
-    let paths = fixture_names();
+    let paths = fixture_files("pytorch");
     assert!(
         paths.len() >= 5,
         "expected the committed fixtures, found {paths:?}"

@@ -2,27 +2,15 @@
 //! (fixtures in `tests/fixtures/pytorch_parallel`, made by `tests/fixtures/make_fixtures.py`
 //! with a float64 reference, committed).
 
-use std::path::{Path, PathBuf};
-
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 use multi_dilation::{MultiDilationConv2d, MultiDilationConv2dConfig};
 use serde_json::Value;
 
 use crate::common::*;
+use crate::fixtures::{fixture_files, usizes};
 
 const TOL: f32 = 1e-4;
-
-fn fixture_paths() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_parallel");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-}
 
 // Indexing a missing key gives Null, which would read as "no bias" or "no blur": a fixture
 // with a misspelt key must fail instead.
@@ -38,16 +26,6 @@ fn floats(v: &Value) -> Vec<f32> {
 fn lists(fx: &Value, key: &str) -> Vec<Vec<f32>> {
     let items = field(fx, key).as_array().expect("a list of lists");
     items.iter().map(floats).collect()
-}
-
-fn usizes<const N: usize>(fx: &Value, key: &str) -> [usize; N] {
-    let items: Vec<usize> = field(fx, key)
-        .as_array()
-        .unwrap_or_else(|| panic!("{key}: not a list"))
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect();
-    items.try_into().expect("wrong length")
 }
 
 /// The layer the fixture describes, with its weight and bias, on `device`.
@@ -136,7 +114,7 @@ fn check(fx: &Value, layer: &MultiDilationConv2d, name: &str, device: &Device) {
 
 #[test]
 fn parallel_and_anti_aliased_outputs_and_gradients_equal_pytorch() {
-    let paths = fixture_paths();
+    let paths = fixture_files("pytorch_parallel");
     assert!(
         paths.len() >= 6,
         "expected the committed fixtures, found {paths:?}"
