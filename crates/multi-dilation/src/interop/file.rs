@@ -60,9 +60,9 @@ impl WeightFormat {
 
 /// One stored tensor: its shape, and its values as `f32`, or the name of a non-float dtype.
 #[derive(Debug, Clone)]
-struct Stored {
-    shape: Vec<usize>,
-    values: Result<Vec<f32>, String>,
+pub(super) struct Stored {
+    pub(super) shape: Vec<usize>,
+    pub(super) values: Result<Vec<f32>, String>,
 }
 
 /// All tensors of a weight file, by name.
@@ -113,7 +113,7 @@ impl WeightFile {
         let read = catch_unwind(AssertUnwindSafe(|| match format {
             WeightFormat::Pytorch => read_pytorch_file(&path, &bytes),
             WeightFormat::Safetensors => read_safetensors(&bytes),
-            WeightFormat::Hdf5 => read_hdf5(bytes),
+            WeightFormat::Hdf5 => super::hdf5::read(bytes),
         }));
         let corrupt = |message: String| InteropError::Corrupt {
             path: path.clone(),
@@ -306,40 +306,6 @@ fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
             name.to_string(),
             stored(view.shape().to_vec(), dtype, read)?,
         );
-    }
-    Ok(tensors)
-}
-
-fn read_hdf5(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
-    use hdf5_reader::{Datatype, Hdf5File};
-    let file = Hdf5File::from_vec(bytes).map_err(|err| err.to_string())?;
-    let mut tensors = BTreeMap::new();
-    let mut pending = vec![(String::new(), file.root_group().map_err(|e| e.to_string())?)];
-    while let Some((prefix, group)) = pending.pop() {
-        let (groups, datasets) = group.members().map_err(|err| err.to_string())?;
-        for dataset in datasets {
-            let name = format!("{prefix}{}", dataset.name());
-            let shape = dataset.shape().iter().map(|&d| d as usize).collect();
-            let values = match dataset.dtype() {
-                Datatype::FloatingPoint { size: 4, .. } => Ok(dataset
-                    .read_array::<f32>()
-                    .map_err(|err| format!("{name}: {err}"))?
-                    .iter()
-                    .copied()
-                    .collect()),
-                Datatype::FloatingPoint { size: 8, .. } => Ok(dataset
-                    .read_array::<f64>()
-                    .map_err(|err| format!("{name}: {err}"))?
-                    .iter()
-                    .map(|&v| v as f32)
-                    .collect()),
-                other => Err(format!("{other:?}")),
-            };
-            tensors.insert(name, Stored { shape, values });
-        }
-        for child in groups {
-            pending.push((format!("{prefix}{}/", child.name()), child));
-        }
     }
     Ok(tensors)
 }

@@ -19,6 +19,7 @@
 mod assemble;
 mod error;
 mod file;
+mod hdf5;
 pub mod keras;
 pub mod layout;
 pub mod pytorch;

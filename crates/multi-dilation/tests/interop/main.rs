@@ -8,6 +8,7 @@ mod common;
 
 mod errors;
 mod fixtures;
+mod half;
 mod roundtrip;
 mod stems;
 
