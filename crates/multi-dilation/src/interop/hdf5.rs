@@ -76,7 +76,10 @@ impl H5Type for Half {
             .get(..2)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
-                hdf5_reader::error::Error::InvalidData(format!("expected 2 bytes, got {}", bytes.len()))
+                hdf5_reader::error::Error::InvalidData(format!(
+                    "expected 2 bytes, got {}",
+                    bytes.len()
+                ))
             })?;
         let bits = match byte_order {
             ByteOrder::BigEndian => u16::from_be_bytes(pair),
