@@ -18,15 +18,8 @@ pub(crate) enum Inputs {
 }
 
 impl Inputs {
-    /// The shape of the input(s): all per-branch inputs have the first one's.
-    pub(crate) fn dims(&self) -> [usize; 4] {
-        match self {
-            Inputs::Shared(x) => x.dims(),
-            Inputs::PerBranch(branches) => branches[0].dims(),
-        }
-    }
-
-    /// One input, to ask the execution path about (device and dtype).
+    /// One input: its shape is every input's (a branch list is checked to be of one shape),
+    /// its device and dtype decide the execution path.
     pub(crate) fn first(&self) -> &Tensor<4> {
         match self {
             Inputs::Shared(x) => x,

@@ -176,7 +176,7 @@ impl MultiDilationConv2d {
     /// with `epilogue` applied, by the fused kernel (one tensor, the branches concatenated) or
     /// by one conv2d per dilation (one tensor per branch).
     fn compute(&self, inputs: Inputs, dilations: &[usize], epilogue: Epilogue) -> Branches {
-        self.check_input(&inputs.dims());
+        self.check_input(&inputs.first().dims());
         let inputs = self.blurred(inputs, dilations);
         let weight = self.weight.val();
         let bias = self.bias.as_ref().map(|bias| bias.val());

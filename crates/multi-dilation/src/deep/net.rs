@@ -163,13 +163,13 @@ impl DeepBlock {
                 .collect(),
         };
         let count = branches.len();
-        let branches = match &self.norm {
-            None => branches,
-            Some(BlockNorm::PerBranch(norm)) => norm.forward(branches),
-            Some(BlockNorm::Shared(norm)) => norm.forward(Tensor::cat(branches, 0)).chunk(count, 0),
+        // The branches stacked on the batch axis from the norm on: ReLU and pooling act on each
+        // image alone, and one shared norm needs them stacked anyway.
+        let stacked = match &self.norm {
+            None => Tensor::cat(branches, 0),
+            Some(BlockNorm::PerBranch(norm)) => Tensor::cat(norm.forward(branches), 0),
+            Some(BlockNorm::Shared(norm)) => norm.forward(Tensor::cat(branches, 0)),
         };
-        // Every branch at once: ReLU and pooling act on each image of the batch alone.
-        let pooled = max_pool2d(relu(Tensor::cat(branches, 0)), MaxPoolOptions::new([2, 2]));
-        pooled.chunk(count, 0)
+        max_pool2d(relu(stacked), MaxPoolOptions::new([2, 2])).chunk(count, 0)
     }
 }

@@ -20,24 +20,13 @@ pub(super) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
             let name = format!("{prefix}{}", dataset.name());
             let shape = dataset.shape().iter().map(|&d| d as usize).collect();
             let values = match dataset.dtype() {
-                Datatype::FloatingPoint { size: 4, .. } => Ok(dataset
-                    .read_array::<f32>()
-                    .map_err(|err| format!("{name}: {err}"))?
-                    .iter()
-                    .copied()
-                    .collect()),
-                Datatype::FloatingPoint { size: 2, .. } => Ok(dataset
-                    .read_array::<Half>()
-                    .map_err(|err| format!("{name}: {err}"))?
-                    .iter()
-                    .map(|half| half.0)
-                    .collect()),
-                Datatype::FloatingPoint { size: 8, .. } => Ok(dataset
-                    .read_array::<f64>()
-                    .map_err(|err| format!("{name}: {err}"))?
-                    .iter()
-                    .map(|&v| v as f32)
-                    .collect()),
+                Datatype::FloatingPoint { size: 2, .. } => {
+                    Ok(floats(&dataset, &name, |h: Half| h.0)?)
+                }
+                Datatype::FloatingPoint { size: 4, .. } => Ok(floats(&dataset, &name, |v: f32| v)?),
+                Datatype::FloatingPoint { size: 8, .. } => {
+                    Ok(floats(&dataset, &name, |v: f64| v as f32)?)
+                }
                 other => Err(format!("{other:?}")),
             };
             tensors.insert(name, Stored { shape, values });
@@ -47,6 +36,18 @@ pub(super) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
         }
     }
     Ok(tensors)
+}
+
+/// The values of `dataset` (named `name` in errors) read as `T`, each widened by `to_f32`.
+fn floats<T: H5Type + Copy>(
+    dataset: &hdf5_reader::Dataset,
+    name: &str,
+    to_f32: impl Fn(T) -> f32,
+) -> Result<Vec<f32>, String> {
+    let array = dataset
+        .read_array::<T>()
+        .map_err(|err| format!("{name}: {err}"))?;
+    Ok(array.iter().map(|&v| to_f32(v)).collect())
 }
 
 /// An IEEE half-precision value, widened to `f32` as it is read (the reader has no `f16`).
