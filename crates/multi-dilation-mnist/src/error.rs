@@ -20,6 +20,18 @@ pub enum MnistError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A gzip stream would decompress to more than its IDX header declares (or, for a
+    /// header no gzip stream of that size could satisfy, more than it could ever hold):
+    /// refused before the bytes are allocated.
+    #[error("{what}: decompresses to more than {limit} bytes ({reason})")]
+    Oversized {
+        /// What was being read (a path or a name).
+        what: String,
+        /// The most bytes the stream may yield.
+        limit: u64,
+        /// Where the limit comes from.
+        reason: String,
+    },
     /// The data is gzip but does not decompress.
     #[error("{what}: corrupt gzip data: {source}")]
     Gzip {

@@ -36,7 +36,23 @@ impl Images {
     }
 }
 
+/// The most bytes deflate can expand one compressed byte into (RFC 1951: a 258-byte match
+/// costs at least two bits, so 1032 bytes per byte). No gzip stream of `n` bytes holds more
+/// than `n * MAX_INFLATION`.
+pub const MAX_INFLATION: u64 = 1032;
+
+/// Bytes a gzip stream may yield beyond what its IDX header declares, and the most a stream
+/// whose first bytes are no IDX header may yield: room for trailing padding, never for a
+/// dataset.
+const SLACK: u64 = 64 << 10;
+
 /// Decompresses `bytes` if they are gzip (magic `1f 8b`); returns them unchanged otherwise.
+///
+/// Decompression is bounded by the IDX header inside the stream: it stops with
+/// [`MnistError::Oversized`] as soon as the stream yields more than the header declares (plus
+/// 64 KiB), and a header that declares more than `bytes.len() * MAX_INFLATION` is refused
+/// before anything is allocated. A gzip bomb therefore costs at most the size its own header
+/// admits to, never the memory it expands to.
 ///
 /// # Example
 /// ```
@@ -44,18 +60,80 @@ impl Images {
 /// assert_eq!(maybe_gunzip(b"raw", "x").unwrap(), b"raw");
 /// ```
 pub fn maybe_gunzip(bytes: &[u8], what: &str) -> Result<Vec<u8>, MnistError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|source| MnistError::Gzip {
-                what: what.to_string(),
-                source,
-            })?;
-        Ok(out)
-    } else {
-        Ok(bytes.to_vec())
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes.to_vec());
     }
+    let gzip_error = |source| MnistError::Gzip {
+        what: what.to_string(),
+        source,
+    };
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes);
+    // The magic and the dimensions: at most 4 + 4 * 255 bytes.
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(4)
+        .read_to_end(&mut out)
+        .map_err(gzip_error)?;
+    let dims = match out.as_slice() {
+        [0, 0, 0x08, dims] if *dims > 0 => usize::from(*dims),
+        _ => 0,
+    };
+    (&mut decoder)
+        .take(4 * dims as u64)
+        .read_to_end(&mut out)
+        .map_err(gzip_error)?;
+    let oversized = |limit, reason: String| MnistError::Oversized {
+        what: what.to_string(),
+        limit,
+        reason,
+    };
+    let limit = if dims > 0 && out.len() == 4 + 4 * dims {
+        let declared = declared_len(&out, dims);
+        let possible = (bytes.len() as u64).saturating_mul(MAX_INFLATION);
+        if declared > possible {
+            return Err(oversized(
+                possible,
+                format!(
+                    "its IDX header declares {declared} bytes, more than a gzip stream of {} \
+                     bytes can hold",
+                    bytes.len()
+                ),
+            ));
+        }
+        declared.saturating_add(SLACK)
+    } else {
+        SLACK
+    };
+    (&mut decoder)
+        .take(limit + 1 - out.len() as u64)
+        .read_to_end(&mut out)
+        .map_err(gzip_error)?;
+    if out.len() as u64 > limit {
+        let reason = if dims > 0 {
+            "the size its IDX header declares, plus 64 KiB".to_string()
+        } else {
+            "its first bytes are no IDX header".to_string()
+        };
+        return Err(oversized(limit, reason));
+    }
+    Ok(out)
+}
+
+/// The length of the IDX file whose magic and `dims` dimensions start `header`: the header
+/// plus one byte per element, saturating at `u64::MAX`.
+fn declared_len(header: &[u8], dims: usize) -> u64 {
+    let elements = (0..dims)
+        .map(|d| {
+            let at = 4 + 4 * d;
+            u64::from(u32::from_be_bytes([
+                header[at],
+                header[at + 1],
+                header[at + 2],
+                header[at + 3],
+            ]))
+        })
+        .fold(1u64, u64::saturating_mul);
+    elements.saturating_add(header.len() as u64)
 }
 
 /// Reads a whole file, decompressing it if it is gzip.

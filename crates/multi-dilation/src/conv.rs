@@ -176,7 +176,17 @@ impl MultiDilationConv2d {
     /// with `epilogue` applied, by the fused kernel (one tensor, the branches concatenated) or
     /// by one conv2d per dilation (one tensor per branch).
     fn compute(&self, inputs: Inputs, dilations: &[usize], epilogue: Epilogue) -> Branches {
-        self.check_input(&inputs.first().dims());
+        let dims = inputs.first().dims();
+        self.check_input(&dims);
+        if dims.contains(&0) {
+            // An empty batch or image has an empty output, made here: burn's convolution
+            // backward on Flex indexes into the empty tensor and panics. burn gives empty
+            // tensors no autodiff graph (its slice and cat return fresh empty tensors), so
+            // this output has none either.
+            let mut shape = self.output_shape(dims);
+            shape[1] = self.branch_channels() * dilations.len();
+            return Branches::Concatenated(Tensor::zeros(shape, &inputs.first().device()));
+        }
         let inputs = self.blurred(inputs, dilations);
         let weight = self.weight.val();
         let bias = self.bias.as_ref().map(|bias| bias.val());
@@ -238,7 +248,9 @@ impl MultiDilationConv2d {
     /// let x = Tensor::<4>::ones([1, 1, 10, 10], &device);
     /// let middle = layer.forward_dilation(x.clone(), 2);
     /// let all = layer.forward_branches(x);
-    /// assert_eq!(middle.into_data(), all[1].clone().into_data());
+    /// // One branch alone sums in another order than three together: equal to rounding.
+    /// let gap: f32 = (middle - all[1].clone()).abs().max().into_scalar();
+    /// assert!(gap < 1e-5);
     /// ```
     pub fn forward_dilation(&self, x: Tensor<4>, dilation: usize) -> Tensor<4> {
         assert!(

@@ -206,16 +206,44 @@ impl WeightFile {
     }
 }
 
+/// The most bytes of tensor data one byte of a weight file can stand for: deflate's largest
+/// expansion (RFC 1951: 258 bytes per two bits), the densest encoding these formats allow
+/// (zip entries and HDF5 chunks may be deflated).
+const MAX_EXPANSION: usize = 1032;
+
+/// The number of elements of a tensor of `shape` with `element_bytes` bytes each, or why a
+/// file of `file_len` bytes cannot hold it. Checked before the tensor's bytes are read, so a
+/// header that claims terabytes is an error instead of an allocation.
+pub(super) fn claimed_elements(
+    shape: &[usize],
+    element_bytes: usize,
+    file_len: usize,
+) -> Result<usize, String> {
+    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let bytes = elements.and_then(|n| n.checked_mul(element_bytes));
+    match (elements, bytes) {
+        (Some(elements), Some(bytes)) if bytes <= file_len.saturating_mul(MAX_EXPANSION) => {
+            Ok(elements)
+        }
+        _ => Err(format!(
+            "a tensor of shape {shape:?} with {element_bytes}-byte elements is larger than a \
+             file of {file_len} bytes can hold"
+        )),
+    }
+}
+
 /// A tensor of `shape` stored as `dtype`: a float dtype's bytes (little-endian, row-major,
 /// produced by `read`) converted to `f32`, or the name of a non-float dtype, kept unread.
+/// `file_len` bounds the size the shape may claim ([`claimed_elements`]).
 fn stored(
     shape: Vec<usize>,
     dtype: Result<DType, String>,
+    file_len: usize,
     read: impl FnOnce() -> Result<Vec<u8>, String>,
 ) -> Result<Stored, String> {
     let values = match dtype {
         Ok(dtype) => {
-            let count: usize = shape.iter().product();
+            let count = claimed_elements(&shape, dtype.size(), file_len)?;
             Ok(TensorData::try_from_bytes_vec(read()?, [count], dtype)
                 .and_then(|data| data.try_into_vec_as::<f32>())
                 .map_err(|err| err.to_string())?)
@@ -230,12 +258,12 @@ fn stored(
 /// opens files by path only, so the copy goes through a temporary file, removed afterwards.
 fn read_pytorch_file(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
     let Some(repaired) = super::zip_repair::repaired(bytes) else {
-        return read_pytorch(path);
+        return read_pytorch(path, bytes.len());
     };
     let copy = TempFile::write(&repaired).map_err(|err| {
         format!("cannot write the repaired copy of the archive to the temporary folder: {err}")
     })?;
-    read_pytorch(&copy.0)
+    read_pytorch(&copy.0, repaired.len())
 }
 
 /// A file in the temporary folder, created new (never an existing one), removed on drop.
@@ -271,7 +299,7 @@ impl Drop for TempFile {
     }
 }
 
-fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {
+fn read_pytorch(path: &Path, file_len: usize) -> Result<BTreeMap<String, Stored>, String> {
     use burn::store::pytorch_reader::{DType as Pt, PytorchReader};
     let reader = PytorchReader::new(path).map_err(|err| err.to_string())?;
     let mut tensors = BTreeMap::new();
@@ -284,7 +312,8 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, Stored>, String> {
             other => Err(format!("{other:?}")),
         };
         let read = || tensor.read().map_err(|err| err.to_string());
-        tensors.insert(name.clone(), stored(tensor.shape().to_vec(), dtype, read)?);
+        let shape = tensor.shape().to_vec();
+        tensors.insert(name.clone(), stored(shape, dtype, file_len, read)?);
     }
     Ok(tensors)
 }
@@ -304,7 +333,7 @@ fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
         let read = || Ok(view.data().to_vec());
         tensors.insert(
             name.to_string(),
-            stored(view.shape().to_vec(), dtype, read)?,
+            stored(view.shape().to_vec(), dtype, bytes.len(), read)?,
         );
     }
     Ok(tensors)

@@ -6,19 +6,52 @@ use std::collections::BTreeMap;
 use burn::tensor::f16;
 use hdf5_reader::{ByteOrder, Datatype, H5Type, Hdf5File};
 
-use super::file::Stored;
+use super::file::{Stored, claimed_elements};
+
+/// The most groups one file may lead the reader through; a Keras weights file has a few
+/// dozen.
+const MAX_GROUPS: usize = 100_000;
 
 /// Every dataset of the HDF5 file `bytes`, by path without the leading slash: floats of 2, 4
 /// or 8 bytes as `f32`, other types by name.
 pub(super) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
+    let file_len = bytes.len();
     let file = Hdf5File::from_vec(bytes).map_err(|err| err.to_string())?;
     let mut tensors = BTreeMap::new();
-    let mut pending = vec![(String::new(), file.root_group().map_err(|e| e.to_string())?)];
-    while let Some((prefix, group)) = pending.pop() {
+    // Groups still to read, with the addresses of their ancestors: HDF5 links may point back
+    // up the tree (a cycle), or many times at one group (a graph whose paths multiply).
+    let root = file.root_group().map_err(|e| e.to_string())?;
+    let mut pending = vec![(String::new(), vec![root.address()], root)];
+    let mut visited = 0usize;
+    let mut read_bytes = 0usize;
+    while let Some((prefix, ancestors, group)) = pending.pop() {
+        visited += 1;
+        if visited > MAX_GROUPS {
+            return Err(format!(
+                "more than {MAX_GROUPS} groups along the file's links (links that reach the \
+                 same groups many times)"
+            ));
+        }
         let (groups, datasets) = group.members().map_err(|err| err.to_string())?;
         for dataset in datasets {
             let name = format!("{prefix}{}", dataset.name());
-            let shape = dataset.shape().iter().map(|&d| d as usize).collect();
+            let shape: Vec<usize> = dataset
+                .shape()
+                .iter()
+                .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+                .collect();
+            // The reader allocates the whole dataset (fill values for chunks never written),
+            // so its claimed size is checked against the file first: each dataset alone, and
+            // all of them together (links can reach one dataset under many names).
+            if let Datatype::FloatingPoint { size, .. } = dataset.dtype() {
+                let size = usize::from(*size);
+                let elements = claimed_elements(&shape, size, file_len)
+                    .map_err(|err| format!("{name}: {err}"))?;
+                read_bytes = read_bytes.saturating_add(elements * size);
+                claimed_elements(&[read_bytes], 1, file_len).map_err(|_| {
+                    format!("{name}: the datasets read so far hold more than the file can")
+                })?;
+            }
             let values = match dataset.dtype() {
                 Datatype::FloatingPoint { size: 2, .. } => {
                     Ok(floats(&dataset, &name, |h: Half| h.0)?)
@@ -32,7 +65,15 @@ pub(super) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
             tensors.insert(name, Stored { shape, values });
         }
         for child in groups {
-            pending.push((format!("{prefix}{}/", child.name()), child));
+            let path = format!("{prefix}{}", child.name());
+            if ancestors.contains(&child.address()) {
+                return Err(format!(
+                    "{path}: the group links back to itself or to a group above it"
+                ));
+            }
+            let mut chain = ancestors.clone();
+            chain.push(child.address());
+            pending.push((format!("{path}/"), chain, child));
         }
     }
     Ok(tensors)

@@ -8,6 +8,7 @@ mod common;
 
 mod backends;
 mod deep;
+mod edge;
 mod equivalence;
 mod errors;
 mod fixtures;
