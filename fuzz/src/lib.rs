@@ -174,3 +174,27 @@ pub fn run(target: Target, mutations: u64, seed: u64, crash_dir: &Path) -> Repor
     let _ = std::fs::remove_file(&scratch);
     report
 }
+
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`), in KiB: what the
+/// hostile-size tests watch while they read files that claim terabytes.
+///
+/// # Panics
+/// Panics where `/proc/self/status` has no `VmHWM` line (anything but Linux).
+///
+/// # Example
+/// ```
+/// # #[cfg(target_os = "linux")]
+/// assert!(multi_dilation_fuzz::peak_rss_kib() > 0);
+/// ```
+pub fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .expect("Linux reports VmHWM");
+    let kib = line
+        .split_whitespace()
+        .nth(1)
+        .expect("a number after VmHWM:");
+    kib.parse().expect("VmHWM in kB")
+}
