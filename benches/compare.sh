@@ -2,9 +2,13 @@
 # burn and PyTorch side by side on this machine: per shape and mode, milliseconds of each,
 # burn/PyTorch and burn's GFLOP/s (burn: the layer's default path, the fused kernel on flex),
 # and the layer forced to one conv2d per dilation; then the branch-parallel layer
-# (`forward_parallel`, one input per dilation) on S3 and S4 the same way; then the MNIST
-# training step, then `geomean burn/torch fwd+bwd: X.XX` (of the first table). PyTorch: `pip install torch` (skipped, with a message,
-# when it is not importable). Usage: bash benches/compare.sh [repeats]
+# (`forward_parallel`, one input per dilation) on S3 and S4 the same way; then the shape classes
+# (wide channels, batch 1, large dilations, 5x5 and 7x7 kernels, stride 2: `CLASSES` in
+# benches/src/lib.rs) with the default path, the fused kernel and the per-dilation path each
+# timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
+# `geomean burn/torch fwd+bwd: X.XX` (of the first and third tables). PyTorch: `pip install
+# torch` (skipped, with a message, when it is not importable).
+# Usage: bash benches/compare.sh [repeats]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/multi-dilation-target}"
@@ -13,17 +17,45 @@ repeats="${1:-20}"
 cargo build --release -q -p multi-dilation-benches --bin burn_timings
 burn_json="$("$CARGO_TARGET_DIR/release/burn_timings" "$repeats")"
 if python3 -c "import torch" 2>/dev/null; then
-    torch_json="$(python3 benches/torch_reference.py "$repeats")"
+    classes="$(python3 -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1])["classes"]))' "$burn_json")"
+    torch_json="$(python3 benches/torch_reference.py "$repeats" "$classes")"
 else
     echo "PyTorch not found (pip install torch): burn's numbers only." >&2
     torch_json="null"
 fi
 
 python3 - "$burn_json" "$torch_json" <<'PY'
-import json, math, platform, os, sys
+import json, math, platform, os, re, sys
 burn, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+
+
+def fma_peak():
+    """f32 GFLOP/s of every core's FMA units at the clock /proc/cpuinfo reports, and how it was
+    computed. Two FMA pipes per core on every x86 core this runs on; 8 f32 lanes each with AVX2,
+    and with AVX-512 on AMD's Zen 4 (family 25: 512-bit instructions in two 256-bit halves); 16
+    lanes with AVX-512 on Intel and on Zen 5 (family 26)."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return None, "no /proc/cpuinfo"
+    field = lambda name: (re.search(rf"^{name}\s*:\s*(.*)$", info, re.M) or [None, ""])[1]
+    flags = set(field("flags").split())
+    vendor, family, mhz = field("vendor_id"), field("cpu family"), field("cpu MHz")
+    if not mhz or "fma" not in flags:
+        return None, "no clock or no FMA in /proc/cpuinfo"
+    wide = "avx512f" in flags and (vendor == "GenuineIntel" or family not in ("23", "25"))
+    lanes = 16 if wide else 8
+    per_cycle = 2 * 2 * lanes  # two pipes, one multiply and one add per lane
+    cores = os.cpu_count()
+    peak = cores * float(mhz) / 1e3 * per_cycle
+    isa = "AVX-512 (16 lanes)" if wide else ("AVX-512 on 256-bit pipes" if "avx512f" in flags else "AVX2")
+    return peak, f"{cores} cores x {float(mhz) / 1e3:.2f} GHz x {per_cycle} FLOP/cycle ({isa}, 2 FMA pipes)"
+
+
+peak, how = fma_peak()
 print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; burn {burn['device']}"
       + (f"; PyTorch {torch['torch']}, {torch['threads']} threads" if torch else ""))
+print(f"FMA peak: {peak:.0f} GFLOP/s = {how}" if peak else f"FMA peak: unknown ({how})")
 print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
 theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["layer"]} if torch else {}
 ratios = []
@@ -44,6 +76,20 @@ for row in burn["parallel"]:
     ratio = row["ms"] / t if t else float("nan")
     pd = row["per_dilation_ms"]
     print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {flops / (row['ms'] / 1e3):12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
+print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak)")
+print(f"{'shape':6} {'mode':8} {'auto ms':>9} {'torch ms':>9} {'auto/torch':>10} {'GFLOP/s':>8} {'% peak':>6} {'fused ms':>9} {'per-dil. ms':>11} {'auto':>12} {'auto/best':>9}")
+theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["classes"]} if torch else {}
+for row in burn["classes"]:
+    flops = row["forward_gflops"] * (3 if row["mode"] == "fwd+bwd" else 1)
+    t = theirs.get((row["shape"], row["mode"]))
+    ratio = row["ms"] / t if t else float("nan")
+    if t and row["mode"] == "fwd+bwd":
+        ratios.append(ratio)
+    rate = flops / (row["ms"] / 1e3)
+    share = 100 * rate / peak if peak else float("nan")
+    fused = row["fused_ms"] if row["fused_ms"] is not None else float("nan")
+    best = min(v for v in (fused, row["per_dilation_ms"]) if not math.isnan(v))
+    print(f"{row['shape']:6} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {rate:8.1f} {share:6.1f} {fused:9.2f} {row['per_dilation_ms']:11.2f} {row['auto']:>12} {row['ms'] / best:9.2f}")
 b = burn["mnist_train_images_per_second"]
 if torch:
     t = torch["mnist_train_images_per_second"]

@@ -4,10 +4,12 @@
 (one weight and bias, one input per dilation, a list of F.conv2d, outputs unmerged); and a
 training step of the MNIST
 example's default model rebuilt in PyTorch (1 -> 64 channels, 5x5 at dilations 1, 2, 3, ReLU
-per branch, concatenation, 4x4 max pooling, linear head; batch 64, Adam). Threads: the core
-count. Prints one JSON object (medians in milliseconds) on stdout.
+per branch, concatenation, 4x4 max pooling, linear head; batch 64, Adam); and, given the shape
+classes' geometries as JSON (what burn_timings prints under "classes"), the same layer on each
+(TensorFlow's 'same' padding, asymmetric where it must be, as F.pad then F.conv2d). Threads:
+the core count. Prints one JSON object (medians in milliseconds) on stdout.
 
-Usage: python3 benches/torch_reference.py [repeats]   (needs `pip install torch`)
+Usage: python3 benches/torch_reference.py [repeats] [classes JSON]   (needs `pip install torch`)
 """
 
 import json
@@ -30,6 +32,42 @@ def layer(x, w, b):
 def parallel(xs, w, b):
     # One input per dilation, the branches unmerged.
     return [F.conv2d(x, w, b, padding=d, dilation=d) for x, d in zip(xs, DILATIONS)]
+
+
+def same_padding(size, kernel, stride, dilation):
+    """TensorFlow's 'same': (before, after), the larger half after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def general_layer(x, w, b, stride, dilations):
+    size, kernel = x.shape[-1], w.shape[-1]
+    branches = []
+    for d in dilations:
+        before, after = same_padding(size, kernel, stride, d)
+        padded = F.pad(x, (before, after, before, after))
+        branches.append(F.conv2d(padded, w, b, stride=stride, dilation=d))
+    return torch.cat(branches, dim=1)
+
+
+def classes(repeats, shapes):
+    """The shape classes, forward and forward+backward, with a quarter of the repeats (at
+    least 3), as burn_timings does."""
+    repeats = max(repeats // 4, 3)
+    rows = []
+    for s in shapes:
+        g = s["geometry"]
+        x = torch.randn(g["batch"], g["input"], g["size"], g["size"])
+        w = torch.randn(g["output"], g["input"], g["kernel"], g["kernel"], requires_grad=True)
+        b = torch.zeros(g["output"], requires_grad=True)
+        run = lambda x: general_layer(x, w, b, g["stride"], g["dilations"])
+        with torch.no_grad():
+            fwd = median_ms(repeats, lambda: run(x).sum().item())
+        xg = x.clone().requires_grad_(True)
+        both = median_ms(repeats, lambda: run(xg).sum().backward())
+        rows += [dict(shape=s["shape"], mode="fwd", ms=fwd), dict(shape=s["shape"], mode="fwd+bwd", ms=both)]
+    return rows
 
 
 def total(ys):
@@ -94,8 +132,12 @@ def main():
         optim.step()
 
     ms = median_ms(repeats, step)
+    # One geometry per shape (burn's rows come in fwd, fwd+bwd pairs).
+    shapes = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
+    shapes = [s for s in shapes if s["mode"] == "fwd"]
     print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), layer=rows,
-                          parallel=branch_rows, mnist_train_images_per_second=64 / (ms / 1e3))))
+                          parallel=branch_rows, classes=classes(repeats, shapes),
+                          mnist_train_images_per_second=64 / (ms / 1e3))))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ pub fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
 /// The dilations of every benchmark.
 pub const DILATIONS: [usize; 3] = [1, 2, 3];
 
-/// A benchmark shape: batch, channels in -> out, square size; 3x3 kernel.
+/// A benchmark shape: batch, channels in -> out, square size, square kernel, stride and
+/// dilations.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
     /// Name used in reports (S1..S4).
@@ -63,45 +64,93 @@ pub struct Shape {
     pub output: usize,
     /// Height and width.
     pub size: usize,
+    /// Kernel height and width.
+    pub kernel: usize,
+    /// Stride on both axes.
+    pub stride: usize,
+    /// The dilation rates.
+    pub dilations: &'static [usize],
 }
 
 impl Shape {
+    /// A shape with a 3x3 kernel, stride 1 and dilations 1, 2, 3.
+    const fn plain(name: &'static str, batch: usize, channels: [usize; 2], size: usize) -> Self {
+        Self {
+            name,
+            batch,
+            input: channels[0],
+            output: channels[1],
+            size,
+            kernel: 3,
+            stride: 1,
+            dilations: &DILATIONS,
+        }
+    }
+
+    /// Height and width of the output ('same' padding).
+    pub fn output_size(&self) -> usize {
+        self.size.div_ceil(self.stride)
+    }
+
     /// Multiply-adds times 2 of the forward pass over all dilations.
+    ///
+    /// # Example
+    /// ```
+    /// let s1 = multi_dilation_benches::SHAPES[0];
+    /// assert_eq!(s1.forward_flops(), 2.0 * (32 * 4 * 10 * 10 * 9 * 3) as f64);
+    /// ```
     pub fn forward_flops(&self) -> f64 {
-        2.0 * (self.batch * self.output * self.size * self.size * self.input * 9 * DILATIONS.len())
-            as f64
+        let outputs = self.batch * self.output * self.output_size().pow(2);
+        let taps = self.input * self.kernel * self.kernel * self.dilations.len();
+        2.0 * (outputs * taps) as f64
+    }
+
+    /// The layer of this shape, computed by `path`.
+    pub fn layer(&self, path: ExecutionPath, device: &Device) -> MultiDilationConv2d {
+        MultiDilationConv2dConfig::new([self.input, self.output], [self.kernel, self.kernel])
+            .with_dilations(self.dilations.to_vec())
+            .with_stride([self.stride, self.stride])
+            .with_path(path)
+            .init(device)
     }
 }
 
 /// S1 to S4, the shapes every benchmark and `compare.sh` time (see `docs/performance.md`).
 pub const SHAPES: [Shape; 4] = [
+    Shape::plain("S1", 32, [1, 4], 10),
+    Shape::plain("S2", 64, [1, 32], 28),
+    Shape::plain("S3", 32, [32, 32], 28),
+    Shape::plain("S4", 8, [64, 64], 56),
+];
+
+/// Shape classes beyond S1-S4 that users run (`compare.sh`'s third table): wide channels,
+/// batch-1 inference, large dilations against the map (most taps in the padding), larger
+/// kernels, stride 2 on RGB input.
+pub const CLASSES: [Shape; 6] = [
+    // Wide: 256 -> 256 channels on a 28x28 map.
+    Shape::plain("W256", 4, [256, 256], 28),
+    // Batch-1 inference, 512 -> 512 at 14x14.
+    Shape::plain("B1x512", 1, [512, 512], 14),
+    // A segmentation head: 512 -> 256 at 33x33 with DeepLab's atrous rates 6, 12, 18.
     Shape {
-        name: "S1",
-        batch: 32,
-        input: 1,
-        output: 4,
-        size: 10,
+        dilations: &[6, 12, 18],
+        ..Shape::plain("SEG", 2, [512, 256], 33)
     },
+    // Dilations near the map's size: at 4 and 8 on an 8x8 map most taps fall in the padding.
     Shape {
-        name: "S2",
-        batch: 64,
-        input: 1,
-        output: 32,
-        size: 28,
+        dilations: &[1, 4, 8],
+        ..Shape::plain("PAD", 16, [64, 64], 8)
     },
+    // A 5x5 kernel.
     Shape {
-        name: "S3",
-        batch: 32,
-        input: 32,
-        output: 32,
-        size: 28,
+        kernel: 5,
+        ..Shape::plain("K5", 8, [32, 32], 32)
     },
+    // A 7x7 kernel at stride 2 on RGB input.
     Shape {
-        name: "S4",
-        batch: 8,
-        input: 64,
-        output: 64,
-        size: 56,
+        kernel: 7,
+        stride: 2,
+        ..Shape::plain("K7S2", 8, [3, 32], 64)
     },
 ];
 
@@ -179,9 +228,10 @@ pub enum Workload {
 }
 
 fn conv(shape: &Shape, dilation: usize, device: &Device) -> Conv2d {
-    let (top, bottom) = same_padding(shape.size, 3, 1, dilation);
-    Conv2dConfig::new([shape.input, shape.output], [3, 3])
+    let (top, bottom) = same_padding(shape.size, shape.kernel, shape.stride, dilation);
+    Conv2dConfig::new([shape.input, shape.output], [shape.kernel, shape.kernel])
         .with_dilation([dilation, dilation])
+        .with_stride([shape.stride, shape.stride])
         .with_padding(PaddingConfig2d::Explicit(top, top, bottom, bottom))
         .init(device)
 }
@@ -190,15 +240,16 @@ impl Workload {
     /// Builds `path` for `shape` on `device`.
     pub fn new(path: Path, shape: &Shape, device: &Device) -> Self {
         match path {
-            Path::Layer | Path::LayerPerDilation | Path::LayerFused => Workload::Layer(
-                MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
-                    .with_dilations(DILATIONS.to_vec())
-                    .with_path(path.execution_path())
-                    .init(device),
-            ),
-            Path::Independent => {
-                Workload::Convs(DILATIONS.iter().map(|&d| conv(shape, d, device)).collect())
+            Path::Layer | Path::LayerPerDilation | Path::LayerFused => {
+                Workload::Layer(shape.layer(path.execution_path(), device))
             }
+            Path::Independent => Workload::Convs(
+                shape
+                    .dilations
+                    .iter()
+                    .map(|&d| conv(shape, d, device))
+                    .collect(),
+            ),
             Path::Single => Workload::Convs(vec![conv(shape, 1, device)]),
         }
     }
@@ -260,11 +311,9 @@ pub fn parallel_workload(
     device: &Device,
     grad: bool,
 ) -> (MultiDilationConv2d, Vec<Tensor<4>>) {
-    let layer = MultiDilationConv2dConfig::new([shape.input, shape.output], [3, 3])
-        .with_dilations(DILATIONS.to_vec())
-        .with_path(path)
-        .init(device);
-    let inputs = DILATIONS
+    let layer = shape.layer(path, device);
+    let inputs = shape
+        .dilations
         .iter()
         .map(|_| input(shape, device, grad))
         .collect();

@@ -1,14 +1,17 @@
 //! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
 //! forward+backward on S1-S4 (default path, and forced per-dilation), the branch-parallel layer
-//! (`forward_parallel`, one input per dilation) the same way on S3 and S4, and the MNIST model's
-//! training images/s, on flex (or the device `BURN_DEVICE` selects).
+//! (`forward_parallel`, one input per dilation) the same way on S3 and S4, the shape classes
+//! (`CLASSES`: the default path, the fused kernel and the per-dilation path, each forced, with
+//! each shape's geometry for the PyTorch side), and the MNIST model's training images/s, on
+//! flex (or the device `BURN_DEVICE` selects).
 //!
 //! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
 
-use burn::tensor::Device;
+use burn::tensor::{DType, Device};
 use multi_dilation::ExecutionPath;
 use multi_dilation_benches::{
-    MnistStep, Path, SHAPES, Workload, input, median_ms, parallel_workload, run, run_parallel,
+    CLASSES, MnistStep, Path, SHAPES, Shape, Workload, input, median_ms, parallel_workload, run,
+    run_parallel,
 };
 
 fn main() {
@@ -55,13 +58,68 @@ fn main() {
             )));
         }
     }
+    let classes = classes(&device, repeats);
     let mut step = MnistStep::new(64, &device.clone().autodiff());
     let ms = median_ms(repeats, || step.step());
     let report = serde_json::json!({
         "device": format!("{device:?}"),
         "layer": rows,
         "parallel": parallel,
+        "classes": classes,
         "mnist_train_images_per_second": 64.0 / (ms / 1e3),
     });
     println!("{report}");
+}
+
+/// The shape classes: for each shape and mode, the medians of the fused kernel and of the
+/// per-dilation path, and the one the default path (`Auto`) takes, whose time is that path's
+/// (timing it a third time would only add noise). The larger shapes take up to a second a
+/// call, so they get a quarter of the repeats (at least 3).
+fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
+    let repeats = (repeats / 4).max(3);
+    let mut rows = Vec::new();
+    for shape in &CLASSES {
+        for backward in [false, true] {
+            let device = if backward {
+                device.clone().autodiff()
+            } else {
+                device.clone()
+            };
+            let x = input(shape, &device, backward);
+            let time = |path: Path| {
+                if !path.runs_on(&device) {
+                    return f64::NAN;
+                }
+                let workload = Workload::new(path, shape, &device);
+                median_ms(repeats, || run(&workload, &x, backward))
+            };
+            let [fused, per_dilation] = [Path::LayerFused, Path::LayerPerDilation].map(time);
+            let auto_fused = ExecutionPath::Auto.uses_fused(&device, DType::F32, 1);
+            let auto = if auto_fused { fused } else { per_dilation };
+            rows.push(serde_json::json!({
+                "shape": shape.name,
+                "geometry": geometry(shape),
+                "mode": if backward { "fwd+bwd" } else { "fwd" },
+                "ms": auto,
+                "auto": if auto_fused { "fused" } else { "per-dilation" },
+                "fused_ms": fused,
+                "per_dilation_ms": per_dilation,
+                "forward_gflops": shape.forward_flops() / 1e9,
+            }));
+        }
+    }
+    rows
+}
+
+/// What the PyTorch side needs to build the same layer.
+fn geometry(shape: &Shape) -> serde_json::Value {
+    serde_json::json!({
+        "batch": shape.batch,
+        "input": shape.input,
+        "output": shape.output,
+        "size": shape.size,
+        "kernel": shape.kernel,
+        "stride": shape.stride,
+        "dilations": shape.dilations,
+    })
 }
