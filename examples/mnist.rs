@@ -28,10 +28,13 @@ use std::sync::LazyLock;
 
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use multi_dilation::{DeepMultiDilationNetConfig, Kernels, Merge, MultiDilationNetConfig, Pooling};
+use multi_dilation::{
+    ConfigError, DeepMultiDilationNetConfig, Kernels, Merge, MultiDilationNetConfig, Pooling,
+};
 use multi_dilation_examples::classifier::ModelConfig;
 use multi_dilation_examples::data::{self, DataChoice, DataOptions};
-use multi_dilation_examples::evaluate::evaluate;
+use multi_dilation_examples::distributed::{DeviceSelection, Plan, Strategy};
+use multi_dilation_examples::evaluate::{evaluate, validate_batch_size};
 use multi_dilation_examples::training::{self, TrainingConfig};
 use multi_dilation_examples::{images, select_device};
 
@@ -133,6 +136,14 @@ struct TrainArgs {
     /// Continue from the newest checkpoint in the output folder.
     #[arg(long)]
     resume: bool,
+    /// Devices to train on: a count of the backend's devices (2) or their indices (0,1; an
+    /// index may repeat: 0,0 trains two replicas on one device). --batch-size is shared out.
+    #[arg(long, default_value_t = DeviceSelection::Count(1))]
+    devices: DeviceSelection,
+    /// burn's strategy for several devices: multi (gradients summed on the first device) or
+    /// ddp (all-reduce; CUDA only). Default: single on one device, multi on several.
+    #[arg(long, value_enum)]
+    strategy: Option<Strategy>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -252,20 +263,30 @@ impl From<Merge> for MergeArg {
     }
 }
 
+/// The data options of the command line; a limit of 0 is an error naming it (it would leave
+/// nothing to train on or to test).
 fn data_options(
     data: &DataArgs,
     validation: usize,
     train_limit: Option<usize>,
     seed: u64,
-) -> DataOptions {
-    DataOptions {
+) -> Result<DataOptions, String> {
+    for (field, limit) in [
+        ("train_limit", train_limit),
+        ("test_limit", data.test_limit),
+    ] {
+        if limit == Some(0) {
+            return Err(ConfigError::new(field, &0usize, "must be at least 1").to_string());
+        }
+    }
+    Ok(DataOptions {
         choice: data.data,
         data_dir: data.data_dir.clone(),
         validation,
         train_limit,
         test_limit: data.test_limit,
         seed,
-    }
+    })
 }
 
 /// The training config of `args`: [`TrainingConfig::new`] with the options of the command
@@ -312,8 +333,11 @@ fn training_config(args: &TrainArgs) -> TrainingConfig {
 
 fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
     let config = training_config(&args);
-    config.model.validate().map_err(|e| e.to_string())?;
-    let options = data_options(&args.data, args.validation, args.train_limit, args.seed);
+    // Before any data is loaded: `--batch-size 0` or `--epochs 0` fails at once.
+    config.validate().map_err(|e| e.to_string())?;
+    let plan =
+        Plan::new(args.strategy, &args.devices, config.batch_size).map_err(|e| e.to_string())?;
+    let options = data_options(&args.data, args.validation, args.train_limit, args.seed)?;
     let splits = data::load(&options).map_err(|e| e.to_string())?;
     println!(
         "data: {} ({} train, {} validation, {} test)",
@@ -322,7 +346,14 @@ fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
         splits.valid.len(),
         splits.test.len()
     );
-    let trained = training::train(&config, &splits, &args.output, device, args.resume)
+    let steps = plan
+        .steps_per_epoch(splits.train.len())
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        plan.describe(config.learning_rate, config.epochs, steps)
+    );
+    let trained = training::train_on(&config, &splits, &args.output, &plan, args.resume)
         .map_err(|e| e.to_string())?;
     println!(
         "trained in {:.1} s ({:.0} images/s); model and config in {}",
@@ -330,13 +361,14 @@ fn run_train(args: TrainArgs, device: &Device) -> Result<(), String> {
         trained.images_per_second,
         args.output.display()
     );
-    let report = evaluate(&trained.model, &splits.test, 500, device);
+    let report = evaluate(&trained.model, &splits.test, 500, device).map_err(|e| e.to_string())?;
     println!("test loss: {:.4}", report.loss);
     println!("{}", report.accuracy_line());
     Ok(())
 }
 
 fn run_eval(args: EvalArgs, device: &Device) -> Result<(), String> {
+    validate_batch_size(args.batch_size).map_err(|e| e.to_string())?;
     let (model, config) = training::load(&args.model_dir, device)?;
     let data_args = DataArgs {
         data: if args.data.data == DataChoice::Auto {
@@ -346,14 +378,15 @@ fn run_eval(args: EvalArgs, device: &Device) -> Result<(), String> {
         },
         ..args.data
     };
-    let options = data_options(&data_args, 0, None, config.seed);
+    let options = data_options(&data_args, 0, None, config.seed)?;
     let splits = data::load(&options).map_err(|e| e.to_string())?;
     println!(
         "data: {} ({} test images)",
         splits.source,
         splits.test.len()
     );
-    let report = evaluate(&model, &splits.test, args.batch_size, device);
+    let report =
+        evaluate(&model, &splits.test, args.batch_size, device).map_err(|e| e.to_string())?;
     print!("{}", report.table());
     println!("{}", report.accuracy_line());
     Ok(())

@@ -64,6 +64,21 @@ fn main() {
         config.budget.epochs = epochs;
         config.generalisation_budget.epochs = epochs;
     }
+    // Before any data is read: `--epochs 0` would train nothing and report the untrained
+    // models' errors as the study's results, `--realisations 0` would have nothing to report.
+    let checked = if config.realisations.is_empty() {
+        Err("invalid `realisations` = 0: must be at least 1".to_string())
+    } else {
+        config
+            .budget
+            .validate()
+            .and_then(|()| config.generalisation_budget.validate())
+            .map_err(|e| e.to_string())
+    };
+    if let Err(err) = checked {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
     let device = select_device();
     println!("device: {device:?}");
     let dir = files::resolve_data_dir(args.data_dir.as_deref());

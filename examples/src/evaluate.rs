@@ -2,7 +2,7 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
-use multi_dilation::ClassificationBatch;
+use multi_dilation::{ClassificationBatch, ConfigError};
 
 use crate::classifier::Classifier;
 use multi_dilation_mnist::MnistBatcher;
@@ -14,9 +14,9 @@ use crate::data::Digits;
 pub struct Report {
     /// Items evaluated.
     pub count: usize,
-    /// Fraction classified correctly, 0 to 1.
+    /// Fraction classified correctly, 0 to 1 (NaN for no items: there is no fraction).
     pub accuracy: f64,
-    /// Mean cross-entropy.
+    /// Mean cross-entropy (NaN for no items).
     pub loss: f64,
     /// `confusion[true][predicted]` counts.
     pub confusion: [[usize; 10]; 10],
@@ -61,12 +61,38 @@ impl Report {
     }
 }
 
+/// Checks a batch size given to [`evaluate`]; the command line calls it before loading
+/// anything, so a 0 fails at once.
+///
+/// # Example
+/// ```
+/// let err = multi_dilation_examples::evaluate::validate_batch_size(0).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid `batch_size` = 0: must be at least 1");
+/// ```
+pub fn validate_batch_size(batch_size: usize) -> Result<(), ConfigError> {
+    if batch_size == 0 {
+        return Err(ConfigError::new(
+            "batch_size",
+            &batch_size,
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
 /// Evaluates `net` on `data` in batches of `batch_size` on `device`.
-pub fn evaluate(net: &Classifier, data: &Digits, batch_size: usize, device: &Device) -> Report {
+///
+/// A `batch_size` of 0 is an error naming it (see [`validate_batch_size`]).
+pub fn evaluate(
+    net: &Classifier,
+    data: &Digits,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Report, ConfigError> {
+    validate_batch_size(batch_size)?;
     let mut confusion = [[0usize; 10]; 10];
     let mut loss_sum = 0.0;
     let len = data.len();
-    let batch_size = batch_size.max(1);
     for start in (0..len).step_by(batch_size) {
         let items: Vec<_> = (start..(start + batch_size).min(len))
             .map(|i| data.get(i).expect("in-bounds item"))
@@ -91,10 +117,11 @@ pub fn evaluate(net: &Classifier, data: &Digits, batch_size: usize, device: &Dev
         }
     }
     let correct: usize = (0..10).map(|c| confusion[c][c]).sum();
-    Report {
+    // 0 / 0 is NaN for an empty set: no accuracy rather than a made-up 0%.
+    Ok(Report {
         count: len,
-        accuracy: correct as f64 / len.max(1) as f64,
-        loss: loss_sum / len.max(1) as f64,
+        accuracy: correct as f64 / len as f64,
+        loss: loss_sum / len as f64,
         confusion,
-    }
+    })
 }

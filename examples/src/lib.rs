@@ -4,8 +4,10 @@
 //! The backend is a cargo feature of this package: `flex` (default), `ndarray`, `wgpu`, and the
 //! pass-throughs `vulkan`, `metal`, `cuda`.
 
+pub mod checkpoints;
 pub mod classifier;
 pub mod data;
+pub mod distributed;
 pub mod evaluate;
 pub mod images;
 pub mod renderer;

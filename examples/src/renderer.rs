@@ -83,7 +83,8 @@ impl TrainingProgressLogger for EpochLines {
         _label: Option<&str>,
     ) {
         // burn 0.22.1 passes the 1-based epoch training starts at: 1 for a fresh run,
-        // checkpoint + 1 when resuming.
+        // checkpoint + 1 when resuming. Not a user's value: the `max` only keeps a caller
+        // that counts from 0 from printing an epoch 0.
         self.epochs = total_epochs;
         self.epoch = starting_epoch.max(1);
         if starting_epoch > 1 {

@@ -1,5 +1,17 @@
-//! The MNIST pipeline end to end on flex: training reaches its accuracy targets, `predict`
+//! The MNIST pipeline end to end on flex: training reaches its accuracy floors, `predict`
 //! classifies a PNG, bad files give one-line errors.
+//!
+//! How the accuracy floors are set. Each test trains with the default seed, but on another
+//! CPU gemm and Flex pick other SIMD kernels (AVX-512 on the machine these were measured on,
+//! AVX2/FMA on older x86, NEON on ARM) whose other rounding sends training down another path:
+//! the accuracy then moves about as much as with another seed. So each test was measured with
+//! ten seeds (the default 42 and 1 to 9) on AVX-512, and with three (42, 1, 2) on AVX2 kernels:
+//! gemm has no switch to force those at run time (only its compile-time `x86-v4` feature,
+//! which the workspace turns on), so the same test binary ran under
+//! `qemu-x86_64 -cpu Haswell`, which hides AVX-512 from gemm's and Flex's CPU detection. A
+//! floor is the lowest accuracy measured minus three standard deviations of the ten AVX-512
+//! seeds, rounded down to a whole percent: far enough below every measured run to hold on
+//! any CPU, close enough to fail a model that learns worse than this one does.
 
 use std::path::Path;
 
@@ -32,12 +44,15 @@ fn one_epoch_then_predict(splits: &Splits, out: &Path) -> f64 {
         .with_batch_size(8)
         .with_learning_rate(4e-3);
     let trained = training::train(&config, splits, out, &device, false).unwrap();
-    let report = evaluate(&trained.model, &splits.test, 500, &device);
+    let report = evaluate(&trained.model, &splits.test, 500, &device).unwrap();
     println!("{} ({} test images)", report.accuracy_line(), report.count);
 
     // The saved model, loaded back as `eval` and `predict` do, gives the same accuracy.
     let (loaded, _) = training::load(out, &device).unwrap();
-    assert_eq!(evaluate(&loaded, &splits.test, 500, &device), report);
+    assert_eq!(
+        evaluate(&loaded, &splits.test, 500, &device).unwrap(),
+        report
+    );
 
     // A correctly classified test digit, upscaled to 56x56 RGB PNG.
     let item = (0..splits.test.len())
@@ -67,18 +82,19 @@ fn one_epoch_then_predict(splits: &Splits, out: &Path) -> f64 {
 }
 
 #[test]
-fn builtin_digits_one_epoch_reaches_85_percent() {
+fn builtin_digits_one_epoch_reaches_88_percent() {
     let splits = data::load(&options(DataChoice::Synthetic, None)).unwrap();
     let out = tempfile::tempdir().unwrap();
     let accuracy = one_epoch_then_predict(&splits, out.path());
-    // The built-in digits are hard on purpose (scale-varied, cluttered, noisy): this run
-    // measured 90.95%, too close to 90% for a floor; the example's default run (six epochs of
-    // 20k) reaches 94.45%.
-    assert!(accuracy >= 0.85, "accuracy {accuracy}");
+    // The built-in digits are hard on purpose (scale-varied, cluttered, noisy). Measured (see
+    // the top of this file): AVX-512, seeds 42, 1-9: 90.95, 90.95, 91.00, 90.75, 90.55,
+    // 91.10, 90.15, 91.25, 91.70, 90.80% (standard deviation 0.41); AVX2, seeds 42, 1, 2:
+    // 91.10, 90.90, 90.95%. Floor: 90.15 - 3 x 0.41 = 88.9, so 88%.
+    assert!(accuracy >= 0.88, "accuracy {accuracy}");
 }
 
 #[test]
-fn mnist_10k_subset_one_epoch_reaches_97_percent() {
+fn mnist_10k_subset_one_epoch_reaches_96_percent() {
     let Some(dir) = std::env::var_os("MNIST_DIR") else {
         eprintln!("skipped: MNIST_DIR is not set (.ci/run sets it to ../shared/data/mnist)");
         return;
@@ -87,9 +103,14 @@ fn mnist_10k_subset_one_epoch_reaches_97_percent() {
     assert_eq!((splits.train.len(), splits.test.len()), (10_000, 2_000));
     let out = tempfile::tempdir().unwrap();
     let accuracy = one_epoch_then_predict(&splits, out.path());
-    // The default model (64 channels of 5x5, 4x4 pooling) measured 97.40% here with the
-    // default seed (97.35%, 97.05% and 97.00% with seeds 1, 2 and 3).
-    assert!(accuracy >= 0.97, "accuracy {accuracy}");
+    // The default model (64 channels of 5x5, 4x4 pooling). Measured (see the top of this
+    // file; `cargo run --release --example mnist -- train --data mnist --train-limit 10000
+    // --validation 2000 --test-limit 2000 --epochs 1 --batch-size 8 --learning-rate 4e-3
+    // --seed S` gives the same numbers): AVX-512, seeds 42, 1-9: 97.35, 97.25, 97.10, 97.05,
+    // 96.95, 96.70, 97.15, 97.05, 97.20, 97.35% (standard deviation 0.20); AVX2, seeds 42, 1,
+    // 2: 97.35, 97.30, 97.00%. Two seeds fall below 97%, so a 97% floor passed by the luck of
+    // the default seed. Floor: 96.70 - 3 x 0.20 = 96.1, so 96%.
+    assert!(accuracy >= 0.96, "accuracy {accuracy}");
 }
 
 #[test]
@@ -166,13 +187,20 @@ fn the_deep_model_trains_saves_and_loads_through_the_learner() {
     let out = tempfile::tempdir().unwrap();
     let trained = training::train(&config, &splits, out.path(), &device, false).unwrap();
     assert!(matches!(trained.model, Classifier::Deep(_)));
-    let report = evaluate(&trained.model, &splits.test, 500, &device);
+    let report = evaluate(&trained.model, &splits.test, 500, &device).unwrap();
     println!("{} ({} test images)", report.accuracy_line(), report.count);
-    // Measured 89.10% here (3k digits, one epoch, 3 s of training): the floor leaves room for
-    // the other rounding of other CPUs and still fails a model that does not learn (10%).
-    assert!(report.accuracy >= 0.80, "accuracy {}", report.accuracy);
+    // Measured (see the top of this file; `cargo run --release --example mnist -- train
+    // --data mnist --model deep --train-limit 3000 --validation 500 --test-limit 1000
+    // --epochs 1 --batch-size 32 --seed S` gives the same numbers): AVX-512, seeds 42, 1-9:
+    // 89.10, 90.10, 91.30, 88.90, 89.80, 91.30, 90.50, 89.10, 87.80, 87.60% (standard
+    // deviation 1.30: 3k digits and one epoch leave much to chance); AVX2, seeds 42, 1, 2:
+    // 89.30, 90.00, 91.10%. Floor: 87.60 - 3 x 1.30 = 83.7, so 83%.
+    assert!(report.accuracy >= 0.83, "accuracy {}", report.accuracy);
     // config.json rebuilds the deep model, and the saved weights load into it.
     let (loaded, saved) = training::load(out.path(), &device).unwrap();
     assert!(matches!(saved.model, ModelConfig::Deep(_)));
-    assert_eq!(evaluate(&loaded, &splits.test, 500, &device), report);
+    assert_eq!(
+        evaluate(&loaded, &splits.test, 500, &device).unwrap(),
+        report
+    );
 }

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use multi_dilation::HeadPool;
+use multi_dilation::{ConfigError, HeadPool};
 use multi_dilation_mnist::batcher::normalize;
 use multi_dilation_mnist::rng::SplitMix64;
 use multi_dilation_mnist::scale::ScaledDigit;
@@ -25,6 +25,45 @@ pub struct Budget {
     pub learning_rate: f64,
 }
 
+impl Budget {
+    /// Checks the budget: 0 epochs would train nothing and report the untrained models' errors
+    /// as results, a batch size of 0 cannot make a batch, and the learning rate must be a
+    /// step size. The error names the field and the value.
+    ///
+    /// # Example
+    /// ```
+    /// use multi_dilation_examples::study::fit::Budget;
+    ///
+    /// let budget = Budget { epochs: 0, batch_size: 64, learning_rate: 3e-3 };
+    /// let err = budget.validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid `epochs` = 0: must be at least 1");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.epochs == 0 {
+            return Err(ConfigError::new(
+                "epochs",
+                &self.epochs,
+                "must be at least 1",
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(ConfigError::new(
+                "batch_size",
+                &self.batch_size,
+                "must be at least 1",
+            ));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(ConfigError::new(
+                "learning_rate",
+                &self.learning_rate,
+                "must be a positive finite number",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Images `[n, 1, side, side]` (normalized as for MNIST) and labels of `digits`.
 pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let side = digits.first().map_or(28, |d| d.side);
@@ -38,6 +77,11 @@ pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, 
 }
 
 /// A trained model (on the inference device) and its training time in seconds.
+///
+/// # Panics
+/// On a budget [`Budget::validate`] rejects, with its message; the command line
+/// (`scale_study`) validates the budgets before the study starts, so a user's value is an
+/// error there, not a panic here.
 pub fn train(
     kind: ModelKind,
     head: HeadPool,
@@ -46,6 +90,9 @@ pub fn train(
     seed: u64,
     device: &Device,
 ) -> (StudyNet, f64) {
+    if let Err(err) = budget.validate() {
+        panic!("{err}");
+    }
     let autodiff = device.clone().autodiff();
     autodiff.seed(seed);
     let side = digits.first().map_or(28, |d| d.side);
@@ -53,7 +100,8 @@ pub fn train(
     let mut optim = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let steps_per_epoch = digits.len().div_ceil(budget.batch_size);
-    let total = (budget.epochs * steps_per_epoch).max(1);
+    // Read only inside the loop below, which runs only when there is a step: never 0 there.
+    let total = budget.epochs * steps_per_epoch;
     let mut rng = SplitMix64::new(seed);
     let start = Instant::now();
     let mut step = 0;
@@ -82,5 +130,7 @@ pub fn accuracy(model: &StudyNet, digits: &[ScaledDigit], device: &Device) -> f6
         let predicted = model.forward(images).argmax(1).flatten::<1>(0, 1);
         correct += predicted.equal(targets).int().sum().into_scalar::<i64>() as usize;
     }
+    // The study never tests on an empty set; were it to, 0 is written rather than a NaN that
+    // the JSON report cannot hold.
     correct as f64 / digits.len().max(1) as f64
 }

@@ -161,6 +161,11 @@ pub fn run(
     out: &Path,
     device: &Device,
 ) -> Result<Vec<ModelResult>, Box<dyn std::error::Error>> {
+    config.budget.validate().map_err(|e| e.nested("budget"))?;
+    config
+        .generalisation_budget
+        .validate()
+        .map_err(|e| e.nested("generalisation_budget"))?;
     std::fs::create_dir_all(out)?;
     let start = Instant::now();
     let mut kinds = ModelKind::FIRST.to_vec();
