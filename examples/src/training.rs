@@ -100,20 +100,8 @@ impl TrainingConfig {
     /// assert_eq!(err.to_string(), "invalid `batch_size` = 0: must be at least 1");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.epochs == 0 {
-            return Err(ConfigError::new(
-                "epochs",
-                &self.epochs,
-                "must be at least 1",
-            ));
-        }
-        if self.batch_size == 0 {
-            return Err(ConfigError::new(
-                "batch_size",
-                &self.batch_size,
-                "must be at least 1",
-            ));
-        }
+        at_least_one("epochs", self.epochs)?;
+        at_least_one("batch_size", self.batch_size)?;
         // burn's cosine schedule refuses values outside (0, 1] without naming them, and lets
         // NaN through.
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
@@ -125,6 +113,15 @@ impl TrainingConfig {
         }
         self.model.validate().map_err(|err| err.nested("model"))
     }
+}
+
+/// An error naming `field` unless the count `value` is at least 1: a step count or batch size
+/// of 0 would divide by zero or train nothing.
+pub(crate) fn at_least_one(field: &str, value: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::new(field, &value, "must be at least 1"));
+    }
+    Ok(())
 }
 
 /// Trains `config.model` on `splits` on `device`, writing checkpoints, the model and the

@@ -13,6 +13,7 @@ use multi_dilation_mnist::rng::SplitMix64;
 use multi_dilation_mnist::scale::ScaledDigit;
 
 use super::models::{ModelKind, StudyNet};
+use crate::training::at_least_one;
 
 /// The optimisation budget, the same for all models.
 #[derive(Debug, Clone, Copy)]
@@ -39,20 +40,8 @@ impl Budget {
     /// assert_eq!(err.to_string(), "invalid `epochs` = 0: must be at least 1");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.epochs == 0 {
-            return Err(ConfigError::new(
-                "epochs",
-                &self.epochs,
-                "must be at least 1",
-            ));
-        }
-        if self.batch_size == 0 {
-            return Err(ConfigError::new(
-                "batch_size",
-                &self.batch_size,
-                "must be at least 1",
-            ));
-        }
+        at_least_one("epochs", self.epochs)?;
+        at_least_one("batch_size", self.batch_size)?;
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return Err(ConfigError::new(
                 "learning_rate",
