@@ -57,39 +57,38 @@ print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} 
       + (f"; PyTorch {torch['torch']}, {torch['threads']} threads" if torch else ""))
 print(f"FMA peak: {peak:.0f} GFLOP/s = {how}" if peak else f"FMA peak: unknown ({how})")
 print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
-theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["layer"]} if torch else {}
-ratios = []
-for row in burn["layer"]:
-    flops = row["forward_gflops"] * (3 if row["mode"] == "fwd+bwd" else 1)
-    t = theirs.get((row["shape"], row["mode"]))
-    ratio = row["ms"] / t if t else float("nan")
-    if t and row["mode"] == "fwd+bwd":
+
+
+def measured(table):
+    """Each burn row of `table`, with PyTorch's time for it (NaN without PyTorch), burn/torch,
+    and burn's GFLOP/s."""
+    theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch[table]} if torch else {}
+    for row in burn[table]:
+        flops = row["forward_gflops"] * (3 if row["mode"] == "fwd+bwd" else 1)
+        t = theirs.get((row["shape"], row["mode"]), float("nan"))
+        yield row, t, row["ms"] / t, flops / (row["ms"] / 1e3)
+
+
+ratios = []  # burn/torch forward+backward, first and third tables
+for row, t, ratio, rate in measured("layer"):
+    if row["mode"] == "fwd+bwd" and not math.isnan(ratio):
         ratios.append(ratio)
     pd = row["per_dilation_ms"]
-    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {flops / (row['ms'] / 1e3):12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
+    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
 print("branch-parallel layer (forward_parallel: one input per dilation, one kernel)")
 print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
-theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["parallel"]} if torch else {}
-for row in burn["parallel"]:
-    flops = row["forward_gflops"] * (3 if row["mode"] == "fwd+bwd" else 1)
-    t = theirs.get((row["shape"], row["mode"]))
-    ratio = row["ms"] / t if t else float("nan")
+for row, t, ratio, rate in measured("parallel"):
     pd = row["per_dilation_ms"]
-    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {flops / (row['ms'] / 1e3):12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
+    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
 print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak)")
 print(f"{'shape':6} {'mode':8} {'auto ms':>9} {'torch ms':>9} {'auto/torch':>10} {'GFLOP/s':>8} {'% peak':>6} {'fused ms':>9} {'per-dil. ms':>11} {'auto':>12} {'auto/best':>9}")
-theirs = {(r["shape"], r["mode"]): r["ms"] for r in torch["classes"]} if torch else {}
-for row in burn["classes"]:
-    flops = row["forward_gflops"] * (3 if row["mode"] == "fwd+bwd" else 1)
-    t = theirs.get((row["shape"], row["mode"]))
-    ratio = row["ms"] / t if t else float("nan")
-    if t and row["mode"] == "fwd+bwd":
+for row, t, ratio, rate in measured("classes"):
+    if row["mode"] == "fwd+bwd" and not math.isnan(ratio):
         ratios.append(ratio)
-    rate = flops / (row["ms"] / 1e3)
     share = 100 * rate / peak if peak else float("nan")
     fused = row["fused_ms"] if row["fused_ms"] is not None else float("nan")
     best = min(v for v in (fused, row["per_dilation_ms"]) if not math.isnan(v))
-    print(f"{row['shape']:6} {row['mode']:8} {row['ms']:9.2f} {t if t else float('nan'):9.2f} {ratio:10.2f} {rate:8.1f} {share:6.1f} {fused:9.2f} {row['per_dilation_ms']:11.2f} {row['auto']:>12} {row['ms'] / best:9.2f}")
+    print(f"{row['shape']:6} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:8.1f} {share:6.1f} {fused:9.2f} {row['per_dilation_ms']:11.2f} {row['auto']:>12} {row['ms'] / best:9.2f}")
 b = burn["mnist_train_images_per_second"]
 if torch:
     t = torch["mnist_train_images_per_second"]

@@ -243,7 +243,7 @@ fn requests_the_backend_cannot_serve_are_one_clear_error_each() {
         let selection: DeviceSelection = devices.parse().unwrap();
         Plan::new(strategy, &selection, batch)
             .map(|plan| plan.replicas())
-            .map_err(|err| (err.field, err.to_string()))
+            .map_err(|err| (err.field.clone(), err.to_string()))
     };
     let fails = |strategy, devices: &str, batch, field: &str, words: &[&str]| {
         let (got, message) = plan(strategy, devices, batch).unwrap_err();

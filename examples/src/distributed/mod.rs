@@ -20,6 +20,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::tensor::{Device, DeviceType};
+use multi_dilation::ConfigError;
 
 /// burn's default epsilon of Adam (`AdamConfig`'s field is private, so it is restated here).
 pub const ADAM_EPSILON: f32 = 1e-5;
@@ -213,41 +214,12 @@ impl FromStr for DeviceSelection {
     }
 }
 
-/// Why a [`Plan`] cannot be made; its message names the option, its value and the remedy.
-///
-/// # Example
-/// ```
-/// use multi_dilation_examples::distributed::Plan;
-///
-/// let err = Plan::new(None, &"0,0".parse().unwrap(), 63).unwrap_err();
-/// assert_eq!((err.field, err.value.as_str()), ("batch_size", "63"));
-/// assert!(err.to_string().starts_with("invalid `batch_size` = 63: not a multiple"));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlanError {
-    /// The option at fault: `strategy`, `devices` or `batch_size`.
-    pub field: &'static str,
-    /// Its value as given.
-    pub value: String,
-    /// What is wrong with it and what to do.
-    pub reason: String,
-}
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid `{}` = {}: {}",
-            self.field, self.value, self.reason
-        )
-    }
-}
-
-impl std::error::Error for PlanError {}
-
-fn refuse(field: &'static str, value: impl fmt::Display, reason: String) -> PlanError {
-    PlanError {
-        field,
+/// Why a [`Plan`] cannot be made: the crate's [`ConfigError`], naming the option (`strategy`,
+/// `devices` or `batch_size`), its value as given, and the remedy.
+fn refuse(field: &'static str, value: impl fmt::Display, reason: String) -> ConfigError {
+    // `ConfigError::new` shows the value with `Debug`; the options are shown as typed.
+    ConfigError {
+        field: field.to_string(),
         value: value.to_string(),
         reason,
     }

@@ -4,8 +4,9 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use burn::tensor::distributed::{DistributedConfig, ReduceOperation};
 use burn::train::{ExecutionStrategy, MultiDeviceOptim};
+use multi_dilation::ConfigError;
 
-use super::{ADAM_EPSILON, Backend, DeviceSelection, PlanError, Strategy, refuse};
+use super::{ADAM_EPSILON, Backend, DeviceSelection, Strategy, refuse};
 
 /// A checked request: the strategy, its devices and the effective batch.
 ///
@@ -68,7 +69,7 @@ impl Plan {
         strategy: Option<Strategy>,
         devices: &DeviceSelection,
         batch_size: usize,
-    ) -> Result<Self, PlanError> {
+    ) -> Result<Self, ConfigError> {
         let backend = Backend::selected();
         if strategy == Some(Strategy::Ddp) && !backend.has_collectives() {
             return Err(refuse(
@@ -247,7 +248,7 @@ impl Plan {
     ///
     /// assert_eq!(Plan::single(Device::flex(), 64).steps_per_epoch(55_000), Ok(860));
     /// ```
-    pub fn steps_per_epoch(&self, train_items: usize) -> Result<usize, PlanError> {
+    pub fn steps_per_epoch(&self, train_items: usize) -> Result<usize, ConfigError> {
         let n = self.replicas();
         let share = train_items / n;
         let last = train_items - (n - 1) * share;

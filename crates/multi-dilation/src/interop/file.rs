@@ -209,7 +209,7 @@ impl WeightFile {
 /// The most bytes of tensor data one byte of a weight file can stand for: deflate's largest
 /// expansion (RFC 1951: 258 bytes per two bits), the densest encoding these formats allow
 /// (zip entries and HDF5 chunks may be deflated).
-const MAX_EXPANSION: usize = 1032;
+pub(super) const MAX_EXPANSION: usize = 1032;
 
 /// The number of elements of a tensor of `shape` with `element_bytes` bytes each, or why a
 /// file of `file_len` bytes cannot hold it. Checked before the tensor's bytes are read, so a
