@@ -32,8 +32,12 @@ impl Inputs {
 // One value lives for one call, moved once: boxing the tensor would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Branches {
-    /// The fused kernel's output: the branches concatenated on the channel axis.
+    /// The fused kernel's output for one shared input: the branches concatenated on the channel
+    /// axis.
     Concatenated(Tensor<4>),
+    /// The fused kernel's output for per-branch inputs: the branches stacked on the batch axis,
+    /// branch-major (`[branches * batch, out, h, w]`).
+    Stacked(Tensor<4>),
     /// One tensor per branch.
     Separate(Vec<Tensor<4>>),
 }
@@ -51,6 +55,7 @@ impl Branches {
     pub(crate) fn into_branches(self, count: usize) -> Vec<Tensor<4>> {
         match self {
             Branches::Concatenated(all) => all.chunk(count, 1),
+            Branches::Stacked(all) => all.chunk(count, 0),
             Branches::Separate(branches) => branches,
         }
     }
@@ -87,17 +92,17 @@ pub(crate) fn fused(
     stride: [usize; 2],
     dilations: &[usize],
     epilogue: Epilogue,
-) -> Tensor<4> {
+) -> Branches {
     #[cfg(any(feature = "flex", cube_kernels))]
     {
         use crate::fused::{multi_dilation_conv2d_concat, multi_dilation_conv2d_parallel};
         match inputs {
-            Inputs::Shared(x) => {
-                multi_dilation_conv2d_concat(x, weight, bias, stride, dilations, epilogue)
-            }
-            Inputs::PerBranch(branches) => {
-                multi_dilation_conv2d_parallel(branches, weight, bias, stride, dilations, epilogue)
-            }
+            Inputs::Shared(x) => Branches::Concatenated(multi_dilation_conv2d_concat(
+                x, weight, bias, stride, dilations, epilogue,
+            )),
+            Inputs::PerBranch(branches) => Branches::Stacked(multi_dilation_conv2d_parallel(
+                branches, weight, bias, stride, dilations, epilogue,
+            )),
         }
     }
     #[cfg(not(any(feature = "flex", cube_kernels)))]

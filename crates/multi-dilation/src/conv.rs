@@ -173,7 +173,7 @@ impl MultiDilationConv2d {
 
     /// The layer's one decision point: blurs the inputs when the layer anti-aliases,
     /// resolves the [`ExecutionPath`] for them, then computes the branches at `dilations`,
-    /// with `epilogue` applied, by the fused kernel (one tensor, the branches concatenated) or
+    /// with `epilogue` applied, by the fused kernel (one tensor holding every branch) or
     /// by one conv2d per dilation (one tensor per branch).
     fn compute(&self, inputs: Inputs, dilations: &[usize], epilogue: Epilogue) -> Branches {
         let dims = inputs.first().dims();
@@ -191,8 +191,7 @@ impl MultiDilationConv2d {
         let weight = self.weight.val();
         let bias = self.bias.as_ref().map(|bias| bias.val());
         if self.path.resolve(inputs.first(), self.groups) {
-            let all = fused(inputs, weight, bias, self.stride, dilations, epilogue);
-            return Branches::Concatenated(all);
+            return fused(inputs, weight, bias, self.stride, dilations, epilogue);
         }
         let branches = match inputs {
             Inputs::Shared(x) => {

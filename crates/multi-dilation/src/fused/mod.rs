@@ -34,15 +34,21 @@ pub struct FusedGeometry {
     /// The activation applied to the output inside the kernel (in backward, the gradient is
     /// masked by the saved output for [`Epilogue::Relu`]).
     pub epilogue: Epilogue,
-    /// Whether each branch has an input of its own (branch-parallel layers): `x` is then
-    /// `[batch, dilations * in, h, w]`, the branch inputs concatenated on the channel axis, and
-    /// branch `i` convolves channels `i * in .. (i + 1) * in` at `dilations[i]`. When false,
-    /// every branch convolves the one input `[batch, in, h, w]`.
+    /// Whether each branch has an input of its own (branch-parallel layers). The branch inputs
+    /// are then stacked on the batch axis, branch-major: `x` is `[dilations * batch, in, h, w]`,
+    /// images `i * batch .. (i + 1) * batch` are branch `i`'s and are convolved at
+    /// `dilations[i]`, and the output `[dilations * batch, out, ho, wo]` is stacked the same
+    /// way. Each branch is then one contiguous block of the input and of the output: stacking
+    /// and splitting them are plain copies and views. When false, every branch convolves the
+    /// one input `[batch, in, h, w]` and the output concatenates the branches on the channel
+    /// axis.
     pub per_branch_input: bool,
 }
 
 /// The shape of the fused output for inputs shaped `x` and `weight`:
-/// `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`.
+/// `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`, or with
+/// [`per_branch_input`](FusedGeometry::per_branch_input) `[dilations * batch, out, ..]` (`x[0]`
+/// is then already `dilations * batch`).
 ///
 /// # Panics
 /// Panics if `x` or `weight` does not have 4 dimensions.
@@ -61,22 +67,33 @@ pub struct FusedGeometry {
 /// };
 /// let shape = output_shape(&Shape::new([8, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &geometry);
 /// assert_eq!(shape, Shape::new([8, 15, 4, 10]));
+///
+/// // Three branch inputs of 8 images each, stacked on the batch axis.
+/// let parallel = FusedGeometry { per_branch_input: true, ..geometry };
+/// let shape = output_shape(&Shape::new([24, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &parallel);
+/// assert_eq!(shape, Shape::new([24, 5, 4, 10]));
 /// ```
 pub fn output_shape(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Shape {
     assert!(
         x.num_dims() == 4 && weight.num_dims() == 4,
         "fused multi-dilation conv2d: x and weight must have 4 dimensions, got {x:?} and {weight:?}"
     );
+    let stacks = if geometry.per_branch_input {
+        1
+    } else {
+        geometry.dilations.len()
+    };
     Shape::new([
         x[0],
-        geometry.dilations.len() * weight[0],
+        stacks * weight[0],
         same_output_size(x[2], geometry.stride[0]),
         same_output_size(x[3], geometry.stride[1]),
     ])
 }
 
-/// The fused operation as a burn backend extension. Its output is the channel concatenation of
-/// the branches, shaped by [`output_shape`].
+/// The fused operation as a burn backend extension. Its output holds every branch, shaped by
+/// [`output_shape`]: concatenated on the channel axis, or stacked on the batch axis for
+/// per-branch inputs.
 ///
 /// Each backend implements the forward and the input and kernel gradients; the bias gradient
 /// (a sum of the output gradient) and the combined backward have default bodies, which Flex
@@ -127,12 +144,14 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         geometry: FusedGeometry,
     ) -> FloatTensor<Self> {
         let dims = grad.shape();
-        let branches = geometry.dilations.len().max(1);
-        let out = dims[1] / branches;
-        let rows = Self::float_reshape(
-            grad,
-            Shape::new([dims[0] * branches, out, dims[2] * dims[3]]),
-        );
+        let stacks = if geometry.per_branch_input {
+            1
+        } else {
+            geometry.dilations.len().max(1)
+        };
+        let out = dims[1] / stacks;
+        let rows =
+            Self::float_reshape(grad, Shape::new([dims[0] * stacks, out, dims[2] * dims[3]]));
         let sums = Self::float_sum_dim(Self::float_sum_dim(rows, 2), 0);
         Self::float_reshape(sums, Shape::new([out]))
     }
@@ -269,9 +288,10 @@ pub fn multi_dilation_conv2d_concat(
 }
 
 /// Branch-parallel: `branches[i]` convolved with the one `weight` (and `bias`) at
-/// `dilations[i]`, 'same' padding, `epilogue` applied, concatenated on the channel axis:
-/// `[batch, dilations.len() * out, ceil(h / sh), ceil(w / sw)]`. One operation for every
-/// branch; in backward the kernel gradient is summed over the branches inside it.
+/// `dilations[i]`, 'same' padding, `epilogue` applied, stacked on the batch axis branch-major:
+/// `[dilations.len() * batch, out, ceil(h / sh), ceil(w / sw)]`, whose `chunk(n, 0)` gives the
+/// branches. One operation for every branch; in backward the kernel gradient is summed over the
+/// branches inside it.
 ///
 /// [`MultiDilationConv2d::forward_parallel`](crate::MultiDilationConv2d::forward_parallel)
 /// calls this when its [`ExecutionPath`](crate::ExecutionPath) selects the fused kernel.
@@ -294,8 +314,9 @@ pub fn multi_dilation_conv2d_concat(
 /// );
 /// let expected = Tensor::cat(
 ///     vec![conv2d_same(a, w.clone(), None, [1, 1], 1, 1), conv2d_same(b, w, None, [1, 1], 2, 1)],
-///     1,
+///     0,
 /// );
+/// assert_eq!(both.dims(), [4, 4, 8, 8]);
 /// assert!((both - expected).abs().max().into_scalar::<f32>() < 1e-5);
 /// ```
 pub fn multi_dilation_conv2d_parallel(
@@ -317,7 +338,7 @@ pub fn multi_dilation_conv2d_parallel(
         epilogue,
         per_branch_input: true,
     };
-    let x = Tensor::cat(branches, 1);
+    let x = Tensor::cat(branches, 0);
     run("multi_dilation_conv2d_parallel", x, weight, bias, geometry)
 }
 

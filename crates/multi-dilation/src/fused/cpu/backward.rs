@@ -1,7 +1,8 @@
-//! Backward from the output gradient `[batch, dilations, out, ho, wo]`: the input gradient, and
-//! the kernel and bias gradients summed over every image and every dilation in one pass.
+//! Backward from the output gradient `[batch, dilations, out, ho, wo]` (`[dilations, batch,
+//! out, ho, wo]` for per-branch inputs): the input gradient, and the kernel and bias gradients
+//! summed over every image and every dilation in one pass.
 //!
-//! Images are split into contiguous groups (see [`groups`]). Each group writes the input
+//! Input images (with per-branch inputs, each of the `dilations * batch`) are split into contiguous groups (see [`groups`]). Each group writes the input
 //! gradient of its own images (disjoint chunks) and sums its own [`Partial`] kernel and bias
 //! gradients, which are added up across groups at the end. Per image and branch, the bias
 //! gradient is a sum of the output gradient's rows; the input and kernel gradients are computed
@@ -92,11 +93,12 @@ pub(crate) fn backward_with(
     );
     let [want_input, want_kernel, want_bias] = want;
     let pass = Pass::new(plan, input, kernel, grad_output, want, strategy);
-    let image_len = plan.input_image();
+    let image_len = plan.image();
     let mut grad_input = vec![0.0f32; if want_input { input.len() } else { 0 }];
     // Contiguous groups of images (see `groups`): one partial sum and one pair of scratch
     // buffers per group, whatever the batch size.
-    let per_group = plan.batch.div_ceil(groups()).max(1);
+    let images = plan.input_images();
+    let per_group = images.div_ceil(groups()).max(1);
     let total = if want_input && image_len > 0 {
         grad_input
             .par_chunks_mut(image_len * per_group)
@@ -115,11 +117,11 @@ pub(crate) fn backward_with(
             })
             .reduce_with(Partial::add)
     } else {
-        (0..plan.batch.div_ceil(per_group))
+        (0..images.div_ceil(per_group))
             .into_par_iter()
             .map(|group| {
                 let (mut acc, mut scratch) = (pass.partial(), pass.scratch());
-                for image in group * per_group..((group + 1) * per_group).min(plan.batch) {
+                for image in group * per_group..((group + 1) * per_group).min(images) {
                     pass.image(image, None, &mut acc, &mut scratch);
                 }
                 acc
@@ -214,8 +216,8 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// Every branch of image `image`: its input gradient into `image_grad` (when asked for),
-    /// its kernel and bias gradients added to `acc`.
+    /// Every branch that convolves input image `image`: its input gradient into `image_grad`
+    /// (when asked for), its kernel and bias gradients added to `acc`.
     fn image(
         &self,
         image: usize,
@@ -224,23 +226,29 @@ impl<'a> Pass<'a> {
         scratch: &mut Scratch,
     ) {
         let plan = self.plan;
-        let (image_len, map_len) = (plan.image(), plan.map());
-        let (positions, branches) = (plan.positions(), plan.branches.len());
-        for branch in 0..branches {
-            let pixels = plan.pixels(self.input, image, branch);
-            let grad = &self.grad_output[(image * branches + branch) * map_len..][..map_len];
+        let (map_len, positions) = (plan.map(), plan.positions());
+        let pixels = plan.pixels(self.input, image);
+        let branches = plan.image_branches(image);
+        for branch in branches.clone() {
+            let grad = &self.grad_output[plan.output_map(image, branch) * map_len..][..map_len];
             if self.want_bias {
                 for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
                     *sum += row.iter().sum::<f32>();
                 }
             }
-            let image_grad = image_grad
-                .as_deref_mut()
-                .map(|all| &mut all[plan.branch_offset(branch)..][..image_len]);
+            // The first branch writes the image's input gradient, the others add to it.
+            let first = branch == branches.start;
+            let image_grad = image_grad.as_deref_mut();
             match self.strategy {
-                Strategy::TransposedGemm => {
-                    self.transposed_gemm(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
-                }
+                Strategy::TransposedGemm => self.transposed_gemm(
+                    branch,
+                    first,
+                    pixels,
+                    grad,
+                    image_grad,
+                    &mut acc.kernel,
+                    scratch,
+                ),
                 Strategy::Col2im => {
                     self.col2im(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
                 }
@@ -249,10 +257,13 @@ impl<'a> Pass<'a> {
     }
 
     /// [`Strategy::TransposedGemm`] for one branch of one image: `pixels` its input, `grad`
-    /// its output gradient `[out, ho, wo]`.
+    /// its output gradient `[out, ho, wo]`; the first branch of the image (`first`) writes its
+    /// input gradient, later ones add to it.
+    #[allow(clippy::too_many_arguments)]
     fn transposed_gemm(
         &self,
         branch: usize,
+        first: bool,
         pixels: &[f32],
         grad: &[f32],
         mut image_grad: Option<&mut [f32]>,
@@ -272,8 +283,7 @@ impl<'a> Pass<'a> {
                     sgemm_rows(
                         &mut image_grad[columns.start..],
                         image_positions,
-                        // Branches sum into one input gradient, or each writes its own.
-                        branch > 0 && !plan.per_branch_input,
+                        !first,
                         Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
                         block,
                     );

@@ -1,5 +1,5 @@
 //! Forward: for each (image, dilation), im2col blocks of the image times the kernel, written
-//! straight into that branch's slice of the output.
+//! straight into that branch's map of the output.
 
 use rayon::prelude::*;
 
@@ -7,7 +7,8 @@ use super::gemm::{Mat, sgemm_rows};
 use super::groups;
 use super::plan::{Plan, Taps};
 
-/// Forward: `[batch, dilations, out, ho, wo]` from input, kernel and bias (`[out]`, may be all
+/// Forward: `[batch, dilations, out, ho, wo]` (`[dilations, batch, out, ho, wo]` for
+/// per-branch inputs) from input, kernel and bias (`[out]`, may be all
 /// zeros), with ReLU applied to each map as it is finished when `relu`.
 pub(crate) fn forward(
     plan: &Plan,
@@ -16,7 +17,7 @@ pub(crate) fn forward(
     bias: &[f32],
     relu: bool,
 ) -> Vec<f32> {
-    let (patch, positions, branches) = (plan.patch(), plan.positions(), plan.branches.len());
+    let (patch, positions) = (plan.patch(), plan.positions());
     let mut output = vec![0.0f32; plan.output_len()];
     if output.is_empty() {
         return output;
@@ -32,16 +33,15 @@ pub(crate) fn forward(
         ..plan.input_taps(branch)
     };
     // Contiguous groups of (image, branch) maps (see `groups`), one im2col block buffer each.
-    let per_group = (plan.batch * branches).div_ceil(groups());
+    let per_group = (plan.batch * plan.branches.len()).div_ceil(groups());
     output
         .par_chunks_mut(plan.map() * per_group)
         .enumerate()
         .for_each(|(group, maps)| {
             let mut cols = vec![0.0f32; taps(0).block_len()];
             for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
-                let index = group * per_group + k;
-                let (image, branch) = (index / branches, index % branches);
-                let pixels = plan.pixels(input, image, branch);
+                let (image, branch) = plan.map_source(group * per_group + k);
+                let pixels = plan.pixels(input, image);
                 taps(branch).blocks(pixels, &mut cols, |columns, block| {
                     sgemm_rows(
                         &mut map[columns.start..],

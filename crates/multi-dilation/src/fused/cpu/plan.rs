@@ -2,6 +2,8 @@
 //! dilation) and [`Taps`], which describes an im2col matrix (which source element each entry
 //! reads) and how it is cut into blocks. Building the matrices is in [`im2col`](super::im2col).
 
+use std::ops::Range;
+
 use super::BLOCK_BYTES;
 use crate::padding::{same_output_size, same_padding};
 
@@ -17,8 +19,10 @@ pub(crate) struct Plan {
     pub stride: [usize; 2],
     /// `(dilation, top padding, left padding)` per branch, in order.
     pub branches: Vec<(usize, usize, usize)>,
-    /// Whether each branch reads an input of its own: channel group `branch` of an input
-    /// `[batch, branches * in, h, w]` (see `FusedGeometry::per_branch_input`).
+    /// Whether each branch reads an input of its own. Input and output are then stacked on the
+    /// batch axis, branch-major: input `[branches * batch, in, h, w]` and output
+    /// `[branches * batch, out, ho, wo]`, where image `n * batch + b` is image `b` of branch `n`
+    /// (see `FusedGeometry::per_branch_input`). Each input image then has one branch.
     pub per_branch_input: bool,
     pub out_height: usize,
     pub out_width: usize,
@@ -28,8 +32,12 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan for input `[batch, in, h, w]` (`[batch, dilations * in, h, w]` with
+    /// The plan for input `[batch, in, h, w]` (`[dilations * batch, in, h, w]` with
     /// `per_branch_input`) and kernel `[out, in, kh, kw]` (groups 1).
+    ///
+    /// # Panics
+    /// Panics if the channels differ, or if a per-branch input's rows are not a multiple of
+    /// the number of dilations.
     pub fn new(
         input: [usize; 4],
         kernel: [usize; 4],
@@ -37,16 +45,24 @@ impl Plan {
         dilations: &[usize],
         per_branch_input: bool,
     ) -> Self {
-        let [batch, input_channels, height, width] = input;
+        let [rows, channels_in, height, width] = input;
         let [channels_out, kernel_in, kh, kw] = kernel;
-        let inputs = if per_branch_input { dilations.len() } else { 1 };
-        let channels_in = input_channels / inputs.max(1);
         assert_eq!(
-            kernel_in * inputs,
-            input_channels,
-            "fused multi-dilation conv2d: kernel expects {kernel_in} input channels per branch \
-             input ({inputs} input(s)), got {input_channels}"
+            kernel_in, channels_in,
+            "fused multi-dilation conv2d: kernel expects {kernel_in} input channels, got \
+             {channels_in}"
         );
+        let inputs = if per_branch_input {
+            dilations.len().max(1)
+        } else {
+            1
+        };
+        assert!(
+            rows.is_multiple_of(inputs),
+            "fused multi-dilation conv2d: per-branch inputs stack {inputs} branches on the batch \
+             axis, got {rows} images"
+        );
+        let batch = rows / inputs;
         let branches = dilations
             .iter()
             .map(|&d| {
@@ -86,28 +102,49 @@ impl Plan {
         self.channels_in * self.height * self.width
     }
 
-    /// Elements of one image of the whole input: [`image`](Self::image), times the number of
-    /// branches with `per_branch_input`.
-    pub fn input_image(&self) -> usize {
+    /// Images of the whole input: the batch, times the number of branches with
+    /// `per_branch_input`.
+    pub fn input_images(&self) -> usize {
         if self.per_branch_input {
-            self.image() * self.branches.len()
+            self.batch * self.branches.len()
         } else {
-            self.image()
+            self.batch
         }
     }
 
-    /// Where the input branch `branch` reads starts within one image of the whole input.
-    pub fn branch_offset(&self, branch: usize) -> usize {
+    /// The branches that convolve input image `image`: all of them, or with
+    /// `per_branch_input` the one whose stack the image lies in.
+    pub fn image_branches(&self, image: usize) -> Range<usize> {
         if self.per_branch_input {
-            branch * self.image()
+            let branch = image / self.batch.max(1);
+            branch..branch + 1
         } else {
-            0
+            0..self.branches.len()
         }
     }
 
-    /// The `[in, h, w]` pixels that branch `branch` of image `image` convolves.
-    pub fn pixels<'a>(&self, input: &'a [f32], image: usize, branch: usize) -> &'a [f32] {
-        &input[image * self.input_image() + self.branch_offset(branch)..][..self.image()]
+    /// Which output map branch `branch` of input image `image` writes.
+    pub fn output_map(&self, image: usize, branch: usize) -> usize {
+        if self.per_branch_input {
+            image
+        } else {
+            image * self.branches.len() + branch
+        }
+    }
+
+    /// The input image and the branch of output map `map` (the inverse of
+    /// [`output_map`](Self::output_map)).
+    pub fn map_source(&self, map: usize) -> (usize, usize) {
+        if self.per_branch_input {
+            (map, map / self.batch.max(1))
+        } else {
+            (map / self.branches.len(), map % self.branches.len())
+        }
+    }
+
+    /// The `[in, h, w]` pixels of input image `image`.
+    pub fn pixels<'a>(&self, input: &'a [f32], image: usize) -> &'a [f32] {
+        &input[image * self.image()..][..self.image()]
     }
 
     /// Elements of one output map of one branch: `out * ho * wo`.
@@ -115,7 +152,7 @@ impl Plan {
         self.channels_out * self.positions()
     }
 
-    /// Elements of the whole output: `batch * dilations * out * ho * wo`.
+    /// Elements of the whole output: `batch * dilations * out * ho * wo`, in either layout.
     pub fn output_len(&self) -> usize {
         self.batch * self.branches.len() * self.map()
     }

@@ -26,7 +26,6 @@ pub(super) fn values(n: usize, seed: u64) -> Vec<f32> {
 /// The convolution as a direct loop over output, channel and tap, with explicit bounds.
 fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
     let mut out = vec![0.0; plan.output_len()];
-    let (groups, group) = input_groups(plan);
     let [kh, kw] = plan.kernel;
     let (h, w) = (plan.height as isize, plan.width as isize);
     for b in 0..plan.batch {
@@ -43,7 +42,7 @@ fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> 
                                     if iy < 0 || ix < 0 || iy >= h || ix >= w {
                                         continue;
                                     }
-                                    let x = input[(((b * groups + group(n)) * plan.channels_in
+                                    let x = input[((input_image(plan, b, n) * plan.channels_in
                                         + c)
                                         * plan.height
                                         + iy as usize)
@@ -54,7 +53,7 @@ fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> 
                                 }
                             }
                         }
-                        let index = (((b * plan.branches.len() + n) * plan.channels_out + o)
+                        let index = ((output_map(plan, b, n) * plan.channels_out + o)
                             * plan.out_height
                             + oy)
                             * plan.out_width
@@ -68,17 +67,34 @@ fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> 
     out
 }
 
-/// How many channel groups the input has per image, and which one branch `n` reads: one
-/// group read by every branch, or one group per branch (branch-parallel).
-fn input_groups(plan: &Plan) -> (usize, impl Fn(usize) -> usize) {
-    let per_branch = plan.per_branch_input;
-    let groups = if per_branch { plan.branches.len() } else { 1 };
-    (groups, move |n: usize| if per_branch { n } else { 0 })
+/// Which input image branch `n` of image `b` reads: image `b` of the one input, or, for
+/// per-branch inputs stacked branch-major on the batch axis, image `n * batch + b`.
+fn input_image(plan: &Plan, b: usize, n: usize) -> usize {
+    if plan.per_branch_input {
+        n * plan.batch + b
+    } else {
+        b
+    }
+}
+
+/// Which output map branch `n` of image `b` is: `[batch, branches]` order, or `[branches,
+/// batch]` for per-branch inputs.
+fn output_map(plan: &Plan, b: usize, n: usize) -> usize {
+    if plan.per_branch_input {
+        n * plan.batch + b
+    } else {
+        b * plan.branches.len() + n
+    }
 }
 
 /// Elements of the whole input of `plan`.
 fn input_len(plan: &Plan) -> usize {
-    plan.batch * input_groups(plan).0 * plan.channels_in * plan.height * plan.width
+    let stacks = if plan.per_branch_input {
+        plan.branches.len()
+    } else {
+        1
+    };
+    plan.batch * stacks * plan.channels_in * plan.height * plan.width
 }
 
 /// `sum(weights * conv(input))`, the scalar whose gradients [`backward`] computes when
@@ -103,10 +119,10 @@ fn plans() -> Vec<Plan> {
         // kernels (asymmetric padding), and dilations wider than the image.
         Plan::new([2, 2, 6, 9], [3, 2, 2, 4], [1, 1], &[1, 3], false),
         Plan::new([1, 3, 5, 4], [2, 3, 5, 3], [1, 1], &[2, 5], false),
-        // Branch-parallel: each branch convolves a channel group of its own.
-        Plan::new([2, 6, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
-        Plan::new([1, 4, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], true),
-        Plan::new([2, 2, 6, 9], [3, 1, 2, 4], [1, 1], &[3, 1], true),
+        // Branch-parallel: each branch convolves images of its own, stacked on the batch axis.
+        Plan::new([6, 2, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
+        Plan::new([2, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], true),
+        Plan::new([4, 1, 6, 9], [3, 1, 2, 4], [1, 1], &[3, 1], true),
     ];
     let one_row = plans.clone().map(|plan| Plan {
         block_bytes: 1,
@@ -276,17 +292,19 @@ fn reference_grads(plan: &Plan, input: &[f32], kernel: &[f32], grad: &[f32]) -> 
     let mut gx = vec![Exact::default(); input.len()];
     let mut gw = vec![Exact::default(); kernel.len()];
     let mut gb = vec![Exact::default(); plan.channels_out];
-    let (groups, group) = input_groups(plan);
     let [kh, kw] = plan.kernel;
     let (cin, h, w) = (plan.channels_in, plan.height as isize, plan.width as isize);
-    let mut at = 0;
     for b in 0..plan.batch {
         for (n, &(d, top, left)) in plan.branches.iter().enumerate() {
             for o in 0..plan.channels_out {
                 for oy in 0..plan.out_height {
                     for ox in 0..plan.out_width {
+                        let at = ((output_map(plan, b, n) * plan.channels_out + o)
+                            * plan.out_height
+                            + oy)
+                            * plan.out_width
+                            + ox;
                         let g = f64::from(grad[at]);
-                        at += 1;
                         gb[o].add(g);
                         for c in 0..cin {
                             for i in 0..kh {
@@ -296,7 +314,7 @@ fn reference_grads(plan: &Plan, input: &[f32], kernel: &[f32], grad: &[f32]) -> 
                                     if iy < 0 || ix < 0 || iy >= h || ix >= w {
                                         continue;
                                     }
-                                    let x_at = (((b * groups + group(n)) * cin + c) * plan.height
+                                    let x_at = ((input_image(plan, b, n) * cin + c) * plan.height
                                         + iy as usize)
                                         * plan.width
                                         + ix as usize;

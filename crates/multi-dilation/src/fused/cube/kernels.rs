@@ -5,6 +5,17 @@
 use burn_cubecl::cubecl;
 use cubecl::prelude::*;
 
+/// How far apart the branches' output channels are: `out_c` when the branches are concatenated
+/// on the channel axis (`branch_images == 0`), 0 when they are stacked on the batch axis.
+#[cube]
+fn stacked_channels(branch_images: usize, out_c: usize) -> usize {
+    let mut step = out_c;
+    if branch_images > 0 {
+        step = 0;
+    }
+    step
+}
+
 /// `true` when `coordinate - pad` (a padded position) lies in `0..len`.
 #[cube]
 fn inside(coordinate: usize, pad: usize, len: usize) -> bool {
@@ -15,8 +26,9 @@ fn inside(coordinate: usize, pad: usize, len: usize) -> bool {
     hit
 }
 
-/// The output `[batch, dilations * out, ho, wo]`: one thread per `(image, out channel, row,
-/// column)`, writing that position in every branch (with the ReLU when `relu`).
+/// The output `[batch, dilations * out, ho, wo]` (`[dilations * batch, out, ho, wo]` for
+/// per-branch inputs, `branch_images` images per branch): one thread per `(image, out channel,
+/// row, column)`, writing that position in every branch (with the ReLU when `relu`).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward_kernel<F: Float>(
@@ -29,13 +41,15 @@ pub(super) fn forward_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
-    branch_channels: usize,
+    branch_images: usize,
     #[comptime] relu: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let out_c = weight.shape(0);
     let (out_h, out_w) = (output.shape(2), output.shape(3));
-    if ABSOLUTE_POS >= x.shape(0) * out_c * out_h * out_w {
+    let branches = comptime![dilations.len()];
+    // Every branch's maps are one thread's work, in either layout.
+    if ABSOLUTE_POS * branches >= output.shape(0) * output.shape(1) * out_h * out_w {
         terminate!();
     }
     let ox = ABSOLUTE_POS % out_w;
@@ -44,15 +58,16 @@ pub(super) fn forward_kernel<F: Float>(
     let b = ABSOLUTE_POS / (out_w * out_h * out_c);
     let (in_c, h, w) = (weight.shape(1), x.shape(2), x.shape(3));
     let (kh, kw) = (weight.shape(2), weight.shape(3));
-    let branches = comptime![dilations.len()];
+    let branch_outs = stacked_channels(branch_images, out_c);
 
     #[unroll]
     for branch in 0..branches {
         let d = dilations[branch];
         let (top, left) = (pad_top[branch], pad_left[branch]);
+        let image = b + branch * branch_images;
         let mut sum = bias[o * bias.stride(0)];
         for c in 0..in_c {
-            let x_plane = b * x.stride(0) + (branch * branch_channels + c) * x.stride(1);
+            let x_plane = image * x.stride(0) + c * x.stride(1);
             let w_plane = o * weight.stride(0) + c * weight.stride(1);
             for ky in 0..kh {
                 let yy = oy * stride_h + ky * d;
@@ -72,8 +87,8 @@ pub(super) fn forward_kernel<F: Float>(
         if relu && sum < F::from_int(0) {
             sum = F::from_int(0);
         }
-        let at = b * output.stride(0)
-            + (branch * out_c + o) * output.stride(1)
+        let at = image * output.stride(0)
+            + (branch * branch_outs + o) * output.stride(1)
             + oy * output.stride(2)
             + ox * output.stride(3);
         output[at] = sum;
@@ -96,7 +111,7 @@ fn source(i: usize, pad: usize, k: usize, dilation: usize, stride: usize, out_le
     found
 }
 
-/// The input gradient `[batch, in, h, w]` (`[batch, dilations * in, h, w]` for per-branch
+/// The input gradient `[batch, in, h, w]` (`[dilations * batch, in, h, w]` for per-branch
 /// inputs): one thread per input element, gathering over every branch that reads it the output
 /// positions whose window covers it (no atomics).
 #[cube(launch)]
@@ -110,21 +125,25 @@ pub(super) fn input_grad_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
-    branch_channels: usize,
+    branch_images: usize,
     #[define(F)] _dtype: ElemType,
 ) {
-    let (all_c, h, w) = (grad_x.shape(1), grad_x.shape(2), grad_x.shape(3));
-    if ABSOLUTE_POS >= grad_x.shape(0) * all_c * h * w {
+    let (in_c, h, w) = (grad_x.shape(1), grad_x.shape(2), grad_x.shape(3));
+    if ABSOLUTE_POS >= grad_x.shape(0) * in_c * h * w {
         terminate!();
     }
     let ix = ABSOLUTE_POS % w;
     let iy = (ABSOLUTE_POS / w) % h;
-    let channel = (ABSOLUTE_POS / (w * h)) % all_c;
-    let b = ABSOLUTE_POS / (w * h * all_c);
-    // The kernel's input channel, and for per-branch inputs the one branch that reads it.
-    let c = channel % weight.shape(1);
-    let own_branch = channel / weight.shape(1);
+    let c = (ABSOLUTE_POS / (w * h)) % in_c;
+    let b = ABSOLUTE_POS / (w * h * in_c);
+    // For per-branch inputs, the one branch that reads image `b`.
+    let mut per_branch = branch_images;
+    if per_branch == 0 {
+        per_branch = 1;
+    }
+    let own_branch = b / per_branch;
     let (out_c, kh, kw) = (weight.shape(0), weight.shape(2), weight.shape(3));
+    let branch_outs = stacked_channels(branch_images, out_c);
     let (out_h, out_w) = (grad.shape(2), grad.shape(3));
     let branches = comptime![dilations.len()];
     let mut sum = F::from_int(0);
@@ -133,7 +152,7 @@ pub(super) fn input_grad_kernel<F: Float>(
     for branch in 0..branches {
         let d = dilations[branch];
         let (top, left) = (pad_top[branch], pad_left[branch]);
-        let reads = branch_channels == 0 || own_branch == branch;
+        let reads = branch_images == 0 || own_branch == branch;
         for ky in 0..kh {
             let oy = source(iy, top, ky, d, stride_h, out_h);
             if reads && oy < out_h {
@@ -144,7 +163,7 @@ pub(super) fn input_grad_kernel<F: Float>(
                         let w_at =
                             c * weight.stride(1) + ky * weight.stride(2) + kx * weight.stride(3);
                         for o in 0..out_c {
-                            sum += grad[g_at + (branch * out_c + o) * grad.stride(1)]
+                            sum += grad[g_at + (branch * branch_outs + o) * grad.stride(1)]
                                 * weight[w_at + o * weight.stride(0)];
                         }
                     }
@@ -152,15 +171,14 @@ pub(super) fn input_grad_kernel<F: Float>(
             }
         }
     }
-    let at = b * grad_x.stride(0)
-        + channel * grad_x.stride(1)
-        + iy * grad_x.stride(2)
-        + ix * grad_x.stride(3);
+    let at =
+        b * grad_x.stride(0) + c * grad_x.stride(1) + iy * grad_x.stride(2) + ix * grad_x.stride(3);
     grad_x[at] = sum;
 }
 
-/// Per-image partial kernel gradients, `[batch, out, in, kh, kw]` (contiguous): one thread per
-/// `(image, weight element)`, summing over every branch and output position.
+/// Per-image partial kernel gradients, `[batch, out, in, kh, kw]` (contiguous; `batch` images
+/// per branch): one thread per `(image, weight element)`, summing over every branch and output
+/// position.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad_kernel<F: Float>(
@@ -172,7 +190,7 @@ pub(super) fn weight_grad_kernel<F: Float>(
     pad_left: Sequence<usize>,
     stride_h: usize,
     stride_w: usize,
-    branch_channels: usize,
+    branch_images: usize,
     #[define(F)] _dtype: ElemType,
 ) {
     let (out_c, in_c, kh, kw) = (
@@ -192,14 +210,16 @@ pub(super) fn weight_grad_kernel<F: Float>(
     let (h, w) = (x.shape(2), x.shape(3));
     let (out_h, out_w) = (grad.shape(2), grad.shape(3));
     let branches = comptime![dilations.len()];
+    let branch_outs = stacked_channels(branch_images, out_c);
     let mut sum = F::from_int(0);
 
     #[unroll]
     for branch in 0..branches {
-        let x_plane = b * x.stride(0) + (branch * branch_channels + c) * x.stride(1);
+        let image = b + branch * branch_images;
+        let x_plane = image * x.stride(0) + c * x.stride(1);
         let d = dilations[branch];
         let (top, left) = (pad_top[branch], pad_left[branch]);
-        let g_plane = b * grad.stride(0) + (branch * out_c + o) * grad.stride(1);
+        let g_plane = image * grad.stride(0) + (branch * branch_outs + o) * grad.stride(1);
         for oy in 0..out_h {
             let yy = oy * stride_h + ky * d;
             if inside(yy, top, h) {

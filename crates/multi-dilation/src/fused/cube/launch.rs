@@ -36,11 +36,11 @@ fn branch_sequences(
     ]
 }
 
-/// How far apart the branch inputs are on the channel axis: the kernel's input channels for
-/// per-branch inputs, 0 when every branch reads the same channels.
-fn branch_channels(weight: &Shape, geometry: &FusedGeometry) -> usize {
+/// How far apart the branch inputs are on the batch axis: the images per branch for per-branch
+/// inputs (stacked branch-major), 0 when every branch reads the same images.
+fn branch_images(x: &Shape, geometry: &FusedGeometry) -> usize {
     if geometry.per_branch_input {
-        weight[1]
+        x[0] / geometry.dilations.len().max(1)
     } else {
         0
     }
@@ -105,7 +105,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
-            branch_channels(&w_shape, &geometry),
+            branch_images(&x_shape, &geometry),
             geometry.epilogue == Epilogue::Relu,
             dtype,
         );
@@ -139,7 +139,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
-            branch_channels(&w_shape, &geometry),
+            branch_images(&x_shape, &geometry),
             dtype,
         );
         grad_x
@@ -154,7 +154,11 @@ impl MultiDilationBackend for CubeBackend {
         let (x, grad) = (into_contiguous(x), into_contiguous(grad));
         let (x_shape, w_shape) = (x.shape(), weight.shape());
         let [out, cin, kh, kw] = w_shape.dims();
-        let batch = x_shape[0];
+        let batch = if geometry.per_branch_input {
+            branch_images(&x_shape, &geometry)
+        } else {
+            x_shape[0]
+        };
         // Indexed by the thread's position: contiguous, never pitched.
         let partial = empty_device_contiguous_dtype(
             x.client.clone(),
@@ -180,7 +184,7 @@ impl MultiDilationBackend for CubeBackend {
             pad_left,
             geometry.stride[0],
             geometry.stride[1],
-            branch_channels(&w_shape, &geometry),
+            branch_images(&x_shape, &geometry),
             dtype,
         );
         Self::float_reshape(Self::float_sum_dim(partial, 0), w_shape)
