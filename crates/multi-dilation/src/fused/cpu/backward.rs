@@ -10,7 +10,8 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{Mat, sgemm, sgemm_rows};
+use super::gemm::{Mat, Threads, sgemm, sgemm_rows};
+use super::gemm_threads;
 use super::groups;
 use super::plan::Plan;
 
@@ -149,6 +150,8 @@ struct Pass<'a> {
     /// The kernel as `[in, (o, i, j)]` for [`Strategy::TransposedGemm`]'s input gradient
     /// (empty otherwise).
     kernel_t: Vec<f32>,
+    /// The threads of each GEMM (see [`gemm_threads`]).
+    threads: Threads,
 }
 
 impl<'a> Pass<'a> {
@@ -163,18 +166,25 @@ impl<'a> Pass<'a> {
     ) -> Self {
         let [want_input, want_kernel, want_bias] = want;
         let kernel_t = if want_input && strategy == Strategy::TransposedGemm {
-            let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
-            let taps_len = plan.channels_out * taps;
-            (0..cin * taps_len)
-                .map(|index| {
-                    let (c, rest) = (index / taps_len, index % taps_len);
-                    let (o, tap) = (rest / taps, rest % taps);
-                    kernel[(o * cin + c) * taps + tap]
-                })
-                .collect()
+            // `[o, c, tap]` to `[c, o, tap]`: one copy of `kh * kw` taps per (o, c).
+            let (cin, out, taps) = (
+                plan.channels_in,
+                plan.channels_out,
+                plan.kernel[0] * plan.kernel[1],
+            );
+            let mut kernel_t = vec![0.0; cin * out * taps];
+            for (index, taps_of) in kernel.chunks_exact(taps.max(1)).enumerate() {
+                let (o, c) = (index / cin, index % cin);
+                kernel_t[(c * out + o) * taps..][..taps].copy_from_slice(taps_of);
+            }
+            kernel_t
         } else {
             Vec::new()
         };
+        // Per input image: its branches, each an input-gradient and a kernel-gradient GEMM.
+        let gemms =
+            plan.image_branches(0).len() * (usize::from(want_input) + usize::from(want_kernel));
+        let flops = 2.0 * (gemms * plan.map() * plan.patch()) as f64;
         Self {
             plan,
             input,
@@ -185,6 +195,7 @@ impl<'a> Pass<'a> {
             want_bias,
             strategy,
             kernel_t,
+            threads: gemm_threads(plan.input_images(), flops),
         }
     }
 
@@ -286,6 +297,7 @@ impl<'a> Pass<'a> {
                         !first,
                         Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
                         block,
+                        self.threads,
                     );
                 }
                 if self.want_kernel {
@@ -297,7 +309,7 @@ impl<'a> Pass<'a> {
                         row_stride: 1,
                         col_stride: image_positions,
                     };
-                    sgemm(kernel_sums, true, block, pixels);
+                    sgemm(kernel_sums, true, block, pixels, self.threads);
                 }
             });
     }
@@ -331,6 +343,7 @@ impl<'a> Pass<'a> {
                             row_stride: 1,
                             col_stride: positions,
                         },
+                        self.threads,
                     );
                 });
         }
@@ -340,6 +353,7 @@ impl<'a> Pass<'a> {
                 false,
                 Mat::transposed(self.kernel, patch, out),
                 Mat::row_major(grad, out, positions),
+                self.threads,
             );
             plan.input_taps(branch)
                 .col2im_add(&scratch.dcols, image_grad);
@@ -353,16 +367,19 @@ impl<'a> Pass<'a> {
         let (out, patch) = (plan.channels_out, plan.patch());
         let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
         let mut kernel_grad = vec![0.0; out * patch];
-        for (index, value) in kernel_grad.iter_mut().enumerate() {
-            let (o, c, t) = (
-                index / patch,
-                index % patch / taps.max(1),
-                index % taps.max(1),
-            );
-            *value = match self.strategy {
-                Strategy::TransposedGemm => sums[(o * taps + t) * cin + c],
-                Strategy::Col2im => sums[(c * taps + t) * out + o],
-            };
+        // Nested loops, not one index split by divisions: on wide layers this runs over
+        // millions of entries.
+        let mut entries = kernel_grad.iter_mut();
+        for o in 0..out {
+            for c in 0..cin {
+                for t in 0..taps {
+                    let value = entries.next().expect("out * cin * taps entries");
+                    *value = match self.strategy {
+                        Strategy::TransposedGemm => sums[(o * taps + t) * cin + c],
+                        Strategy::Col2im => sums[(c * taps + t) * out + o],
+                    };
+                }
+            }
         }
         kernel_grad
     }

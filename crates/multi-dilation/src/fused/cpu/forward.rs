@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, sgemm_rows};
+use super::gemm_threads;
 use super::groups;
 use super::plan::{Plan, Taps};
 
@@ -24,16 +25,19 @@ pub(crate) fn forward(
     }
     // The bias as the kernel's last column, times a row of ones under each im2col block: the
     // GEMM writes each output once, with no pass to fill in the bias first.
-    let kernel_bias: Vec<f32> = (0..plan.channels_out)
-        .flat_map(|o| kernel[o * patch..(o + 1) * patch].iter().chain([&bias[o]]))
-        .copied()
-        .collect();
+    let mut kernel_bias = Vec::with_capacity(plan.channels_out * (patch + 1));
+    for (row, bias) in kernel.chunks_exact(patch.max(1)).zip(bias) {
+        kernel_bias.extend_from_slice(row);
+        kernel_bias.push(*bias);
+    }
     let taps = |branch| Taps {
         ones_row: true,
         ..plan.input_taps(branch)
     };
     // Contiguous groups of (image, branch) maps (see `groups`), one im2col block buffer each.
-    let per_group = (plan.batch * plan.branches.len()).div_ceil(groups());
+    let maps = plan.batch * plan.branches.len();
+    let per_group = maps.div_ceil(groups());
+    let threads = gemm_threads(maps, 2.0 * (plan.map() * (patch + 1)) as f64);
     output
         .par_chunks_mut(plan.map() * per_group)
         .enumerate()
@@ -49,6 +53,7 @@ pub(crate) fn forward(
                         false,
                         Mat::row_major(&kernel_bias, plan.channels_out, patch + 1),
                         Mat::row_major(block, patch + 1, columns.len()),
+                        threads,
                     );
                 });
                 if relu {

@@ -46,13 +46,29 @@ impl<'a> Mat<'a> {
     }
 }
 
+/// How many threads one GEMM runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The calling thread only: the caller already splits its work across the threads.
+    One,
+    /// Every thread of rayon's pool, for callers with fewer units of work than threads (a
+    /// batch of one image, say), which would otherwise leave cores idle.
+    All,
+}
+
 /// `dst = lhs * rhs` (or `dst += lhs * rhs` with `accumulate`), `dst` row-major
-/// `lhs.rows x rhs.cols`, single-threaded.
+/// `lhs.rows x rhs.cols`, on `threads`.
 ///
 /// # Panics
 /// Panics if the inner dimensions differ or a view reaches past its slice.
-pub(crate) fn sgemm(dst: &mut [f32], accumulate: bool, lhs: Mat<'_>, rhs: Mat<'_>) {
-    sgemm_rows(dst, rhs.cols, accumulate, lhs, rhs);
+pub(crate) fn sgemm(
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+    threads: Threads,
+) {
+    sgemm_rows(dst, rhs.cols, accumulate, lhs, rhs, threads);
 }
 
 /// [`sgemm`] into `lhs.rows x rhs.cols` entries of `dst` whose rows are `dst_row_stride`
@@ -67,6 +83,7 @@ pub(crate) fn sgemm_rows(
     accumulate: bool,
     lhs: Mat<'_>,
     rhs: Mat<'_>,
+    threads: Threads,
 ) {
     assert_eq!(lhs.cols, rhs.rows, "sgemm: inner dimensions differ");
     let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
@@ -102,7 +119,9 @@ pub(crate) fn sgemm_rows(
     // `r * dst_row_stride + c` for r < m, c < n. The asserts above bound every such index by
     // the length of its slice, all strides are non-negative, `dst_row_stride >= n` so no two
     // (r, c) share an index, `dst` is a unique borrow so it aliases neither input, and with
-    // `read_dst == false` gemm never reads `dst` before writing it. Covered by the tests below
+    // `read_dst == false` gemm never reads `dst` before writing it. With `Threads::All`, gemm's
+    // threads write disjoint blocks of `dst` and only read the inputs, and this call returns
+    // after all of them finish, so the borrows outlive every access. Covered by the tests below
     // (direct-loop references with transposed views, accumulation and a block of columns, and
     // the bounds checks) and by the layer's fused-vs-per-dilation tests.
     #[allow(unsafe_code)]
@@ -126,7 +145,10 @@ pub(crate) fn sgemm_rows(
             false,
             false,
             false,
-            ::gemm::Parallelism::None,
+            match threads {
+                Threads::One => ::gemm::Parallelism::None,
+                Threads::All => ::gemm::Parallelism::Rayon(0),
+            },
         );
     }
 }
@@ -136,44 +158,64 @@ mod tests {
     use super::super::tests::values;
     use super::*;
 
+    /// Both thread counts, on a tiny product and on one large enough for gemm to split it
+    /// across threads.
+    const CASES: [(Threads, [usize; 3]); 4] = [
+        (Threads::One, [5, 7, 3]),
+        (Threads::All, [5, 7, 3]),
+        (Threads::One, [190, 150, 170]),
+        (Threads::All, [190, 150, 170]),
+    ];
+
+    /// The dot product of `k` pairs in f64, and a bound on an f32 summation's error in any
+    /// order (plus one rounding of an accumulated start value): `(k + 1) * eps * sum |terms|`
+    /// (Higham, Accuracy and Stability of Numerical Algorithms, 3.1), with the start's size
+    /// (below 1) added to the sum.
+    fn exact(k: usize, pair: impl Fn(usize) -> (f32, f32)) -> (f64, f64) {
+        let (mut sum, mut size) = (0.0, 1.0);
+        for i in 0..k {
+            let (x, y) = pair(i);
+            let term = f64::from(x) * f64::from(y);
+            sum += term;
+            size += term.abs();
+        }
+        (sum, (k + 2) as f64 * f64::from(f32::EPSILON) * size)
+    }
+
     #[test]
     fn gemm_wrapper_matches_a_direct_product_with_transposed_views_and_accumulation() {
-        let (m, k, n) = (5, 7, 3);
-        let a = values(m * k, 1);
-        let bt = values(n * k, 2); // stored as [n, k]: the rhs is its transpose
-        let mut dst = values(m * n, 3);
-        let start = dst.clone();
-        sgemm(
-            &mut dst,
-            true,
-            Mat::row_major(&a, m, k),
-            Mat::transposed(&bt, k, n),
-        );
-        for r in 0..m {
-            for c in 0..n {
-                let expected: f32 =
-                    start[r * n + c] + (0..k).map(|i| a[r * k + i] * bt[c * k + i]).sum::<f32>();
-                assert!((dst[r * n + c] - expected).abs() < 1e-5, "({r},{c})");
+        for (threads, [m, k, n]) in CASES {
+            let a = values(m * k, 1);
+            let bt = values(n * k, 2); // stored as [n, k]: the rhs is its transpose
+            let mut dst = values(m * n, 3);
+            let start = dst.clone();
+            let (lhs, rhs) = (Mat::row_major(&a, m, k), Mat::transposed(&bt, k, n));
+            sgemm(&mut dst, true, lhs, rhs, threads);
+            let mut fresh = vec![f32::NAN; m * n];
+            sgemm(&mut fresh, false, lhs, rhs, threads);
+            for r in 0..m {
+                for c in 0..n {
+                    let (product, bound) = exact(k, |i| (a[r * k + i], bt[c * k + i]));
+                    let at = r * n + c;
+                    let expected = f64::from(start[at]) + product;
+                    let got = f64::from(dst[at]);
+                    assert!((got - expected).abs() <= bound, "{threads:?} ({r},{c})");
+                    let got = f64::from(fresh[at]);
+                    assert!((got - product).abs() <= bound, "{threads:?} ({r},{c})");
+                }
             }
-        }
-        let mut fresh = vec![f32::NAN; m * n];
-        sgemm(
-            &mut fresh,
-            false,
-            Mat::row_major(&a, m, k),
-            Mat::transposed(&bt, k, n),
-        );
-        for ((x, y), s) in fresh.iter().zip(&dst).zip(&start) {
-            assert!((x - (y - s)).abs() < 1e-5, "{x} vs {}", y - s);
         }
     }
 
     #[test]
     fn gemm_wrapper_writes_a_block_of_columns_and_nothing_else() {
-        let (m, k, n, stride, offset) = (4, 6, 3, 8, 2);
-        let (a, b) = (values(m * k, 4), values(k * n, 5));
-        let start = values(offset + (m - 1) * stride + n + 1, 6);
-        for accumulate in [false, true] {
+        for (threads, accumulate, [m, k, n]) in CASES
+            .into_iter()
+            .flat_map(|(threads, mkn)| [false, true].map(|accumulate| (threads, accumulate, mkn)))
+        {
+            let (stride, offset) = (n + 5, 2);
+            let (a, b) = (values(m * k, 4), values(k * n, 5));
+            let start = values(offset + (m - 1) * stride + n + 1, 6);
             let mut dst = start.clone();
             sgemm_rows(
                 &mut dst[offset..],
@@ -181,6 +223,7 @@ mod tests {
                 accumulate,
                 Mat::row_major(&a, m, k),
                 Mat::row_major(&b, k, n),
+                threads,
             );
             for (index, got) in dst.iter().enumerate() {
                 let (r, c) = (
@@ -191,11 +234,16 @@ mod tests {
                     assert_eq!(*got, start[index], "{index} is outside the block");
                     continue;
                 }
-                let product: f32 = (0..k).map(|i| a[r * k + i] * b[i * n + c]).sum();
-                let expected = product + if accumulate { start[index] } else { 0.0 };
+                let (product, bound) = exact(k, |i| (a[r * k + i], b[i * n + c]));
+                let expected = product
+                    + if accumulate {
+                        f64::from(start[index])
+                    } else {
+                        0.0
+                    };
                 assert!(
-                    (got - expected).abs() < 1e-5,
-                    "({r},{c}): {got} vs {expected}"
+                    (f64::from(*got) - expected).abs() <= bound,
+                    "{threads:?} ({r},{c}): {got} vs {expected}"
                 );
             }
         }
@@ -212,6 +260,7 @@ mod tests {
             false,
             Mat::row_major(&a, 2, 2),
             Mat::row_major(&a, 2, 2),
+            Threads::One,
         );
     }
 
@@ -226,6 +275,7 @@ mod tests {
             false,
             Mat::row_major(&a, 2, 2),
             Mat::row_major(&b, 2, 2),
+            Threads::One,
         );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::BLOCK_BYTES;
+use super::{BLOCK_BYTES, BLOCK_COLUMNS};
 use crate::padding::{same_output_size, same_padding};
 
 /// The sizes of one fused convolution, and the 'same' padding of each dilation.
@@ -29,6 +29,9 @@ pub(crate) struct Plan {
     /// The size of one im2col block ([`BLOCK_BYTES`]; tests make it tiny to cut every
     /// matrix into one-row blocks).
     pub block_bytes: usize,
+    /// The fewest columns of one im2col block ([`BLOCK_COLUMNS`]; tests set 0), which wins
+    /// over `block_bytes` for wide layers.
+    pub block_columns: usize,
 }
 
 impl Plan {
@@ -84,6 +87,7 @@ impl Plan {
             out_height: same_output_size(height, stride[0]),
             out_width: same_output_size(width, stride[1]),
             block_bytes: BLOCK_BYTES,
+            block_columns: BLOCK_COLUMNS,
         }
     }
 
@@ -169,6 +173,7 @@ impl Plan {
             start: [-(top as isize), -(left as isize)],
             step: [d as isize, d as isize],
             block_bytes: self.block_bytes,
+            block_columns: self.block_columns,
             ones_row: false,
         }
     }
@@ -188,6 +193,7 @@ impl Plan {
             start: [top as isize, left as isize],
             step: [-(d as isize), -(d as isize)],
             block_bytes: self.block_bytes,
+            block_columns: self.block_columns,
             ones_row: false,
         }
     }
@@ -207,6 +213,8 @@ pub(crate) struct Taps {
     pub step: [isize; 2],
     /// See [`Plan::block_bytes`].
     pub block_bytes: usize,
+    /// See [`Plan::block_columns`].
+    pub block_columns: usize,
     /// [`blocks`](Self::blocks) appends a row of ones to each block (so that a kernel with
     /// the bias as its last column adds the bias in the GEMM).
     pub ones_row: bool,
@@ -246,10 +254,12 @@ impl Taps {
     }
 
     /// Target rows per block of [`blocks`](Self::blocks) so that a block of the matrix takes
-    /// about `block_bytes` (at least one target row).
+    /// about `block_bytes`, and holds at least `block_columns` columns (and one target row).
     pub fn block_rows(&self) -> usize {
         let row_bytes = self.block_matrix_rows() * self.target[1] * std::mem::size_of::<f32>();
-        (self.block_bytes / row_bytes.max(1)).clamp(1, self.target[0].max(1))
+        let for_bytes = self.block_bytes / row_bytes.max(1);
+        let for_columns = self.block_columns.div_ceil(self.target[1].max(1));
+        for_bytes.max(for_columns).clamp(1, self.target[0].max(1))
     }
 
     /// Rows of each block of [`blocks`](Self::blocks): [`rows`](Self::rows), and one more

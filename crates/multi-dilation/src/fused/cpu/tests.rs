@@ -126,6 +126,7 @@ fn plans() -> Vec<Plan> {
     ];
     let one_row = plans.clone().map(|plan| Plan {
         block_bytes: 1,
+        block_columns: 0,
         ..plan
     });
     plans.into_iter().chain(one_row).collect()
@@ -413,4 +414,59 @@ fn transposed_gemm_backward_rejects_a_stride() {
         [true; 3],
         Strategy::TransposedGemm,
     );
+}
+
+/// With fewer maps and images than threads (one image; three branch inputs), every GEMM is
+/// split across the threads ([`gemm_threads`](super::gemm_threads)): forward and every backward
+/// strategy still equal the direct loops. Run in a pool of two threads, as on the benchmark
+/// machine, so that the split happens whatever this machine's core count.
+#[test]
+fn gemms_split_across_threads_equal_the_direct_loop() {
+    let plans = [
+        Plan::new([1, 64, 24, 24], [128, 64, 3, 3], [1, 1], &[1, 2, 3], false),
+        Plan::new([3, 64, 24, 24], [128, 64, 3, 3], [1, 1], &[1, 2, 3], true),
+    ];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool of two threads");
+    pool.install(|| {
+        for (p, plan) in plans.iter().enumerate() {
+            let flops = 2.0 * (plan.map() * plan.patch()) as f64;
+            let units = plan.input_images().min(plan.batch * plan.branches.len());
+            assert_eq!(super::gemm_threads(units, flops), super::Threads::All);
+            let input = values(input_len(plan), 110 + p as u64);
+            let kernel = values(plan.channels_out * plan.patch(), 120 + p as u64);
+            let bias = values(plan.channels_out, 130 + p as u64);
+            // Every term is below 1 in size: an f32 sum of `patch + 1` of them, in any order,
+            // lies within `(patch + 1) * eps * (patch + 1)` of the exact sum (Higham 3.1), and
+            // so does the direct loop's.
+            let terms = (plan.patch() + 1) as f32;
+            let bound = 2.0 * terms * terms * f32::EPSILON;
+            let fused = forward(plan, &input, &kernel, &bias, false);
+            for (i, (a, b)) in fused
+                .iter()
+                .zip(direct(plan, &input, &kernel, &bias))
+                .enumerate()
+            {
+                assert!((a - b).abs() <= bound, "plan {p} output {i}: {a} vs {b}");
+            }
+            let grad = values(plan.output_len(), 140 + p as u64);
+            let reference = reference_grads(plan, &input, &kernel, &grad);
+            for strategy in strategies(plan) {
+                let grads = backward_with(plan, &input, &kernel, &grad, [true; 3], strategy);
+                let got = [grads.input, grads.kernel, grads.bias];
+                for (which, (got, exact)) in got.iter().zip(&reference).enumerate() {
+                    let got = got.as_ref().expect("asked for every gradient");
+                    for (i, (got, exact)) in got.iter().zip(exact).enumerate() {
+                        assert!(
+                            (f64::from(*got) - exact.value).abs() <= exact.rounding_bound(),
+                            "plan {p} {strategy:?} gradient {which} [{i}]: {got} vs {}",
+                            exact.value
+                        );
+                    }
+                }
+            }
+        }
+    });
 }
