@@ -222,3 +222,86 @@ fn a_net_gives_the_same_logits_and_gradients_on_both_paths() {
     assert!(got[1].iter().any(|g| *g != 0.0));
     assert_eq!(net.num_params(), plain.num_params());
 }
+
+/// A batch larger than the 32 slices the CubeCL kernel gradient sums it in (so that slices
+/// hold two images), one shared input and one input per branch: the kernel gradient of the
+/// path under test against a direct loop in f64, within the rounding bound of an `f32` sum of
+/// its terms in any order, `n * eps * sum |term|` (Higham 3.1). A fixed tolerance does not
+/// fit here: each entry sums 37 * 25 * 3 terms that largely cancel.
+#[test]
+fn the_kernel_gradient_of_a_batch_of_37_equals_a_direct_loop() {
+    let device = device().autodiff();
+    let case = Case::new([2, 3], [3, 3], [37, 2, 5, 5]);
+    let layer = case.layer(7, &device).with_path(path_under_test(1));
+    let [batch, cin, h, w] = case.input;
+    let (out, taps) = (case.channels[1], case.kernel[0] * case.kernel[1]);
+    for per_branch in [false, true] {
+        let inputs: Vec<Tensor<4>> = if per_branch {
+            (0..case.dilations.len())
+                .map(|n| case.x(8 + n as u64, &device))
+                .collect()
+        } else {
+            vec![case.x(8, &device)]
+        };
+        let branches = if per_branch {
+            layer.forward_parallel(inputs.clone())
+        } else {
+            layer.forward_branches(inputs[0].clone())
+        };
+        let weights: Vec<Tensor<4>> = (0..branches.len())
+            .map(|n| tensor([batch, out, h, w], 20 + n as u64, &device))
+            .collect();
+        let loss = branches
+            .into_iter()
+            .zip(&weights)
+            .map(|(y, r)| (y * r.clone()).sum())
+            .reduce(|a, b| a + b)
+            .expect("three branches");
+        let grads = loss.backward();
+        let got = host(layer.weight.val().grad(&grads).expect("a kernel gradient"));
+        let xs: Vec<Vec<f32>> = inputs.into_iter().map(host).collect();
+        let rs: Vec<Vec<f32>> = weights.into_iter().map(host).collect();
+        let mut exact = vec![(0.0f64, 0.0f64, 0usize); got.len()];
+        for (n, &d) in case.dilations.iter().enumerate() {
+            let (top, _) = searched_same_padding(h, 3, 1, d);
+            let (left, _) = searched_same_padding(w, 3, 1, d);
+            let x = &xs[if per_branch { n } else { 0 }];
+            for (b, o, oy, ox) in grid_positions(batch, out, h, w) {
+                let g = f64::from(rs[n][((b * out + o) * h + oy) * w + ox]);
+                for c in 0..cin {
+                    for t in 0..taps {
+                        let (i, j) = (t / 3, t % 3);
+                        let (iy, ix) = (oy + i * d, ox + j * d);
+                        if iy < top || ix < left || iy - top >= h || ix - left >= w {
+                            continue;
+                        }
+                        let v = f64::from(x[((b * cin + c) * h + iy - top) * w + ix - left]);
+                        let entry = &mut exact[(o * cin + c) * taps + t];
+                        entry.0 += g * v;
+                        entry.1 += (g * v).abs();
+                        entry.2 += 1;
+                    }
+                }
+            }
+        }
+        for (k, (got, (value, magnitude, terms))) in got.iter().zip(&exact).enumerate() {
+            let bound = (*terms + 1) as f64 * f64::from(f32::EPSILON) * magnitude;
+            assert!(
+                (f64::from(*got) - value).abs() <= bound,
+                "per-branch {per_branch}: grad weight [{k}]: {got} vs {value} (bound {bound:e})"
+            );
+        }
+    }
+}
+
+/// Every `(b, o, y, x)` of a `[batch, out, h, w]` grid, in order.
+fn grid_positions(
+    batch: usize,
+    out: usize,
+    h: usize,
+    w: usize,
+) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    (0..batch).flat_map(move |b| {
+        (0..out).flat_map(move |o| (0..h).flat_map(move |y| (0..w).map(move |x| (b, o, y, x))))
+    })
+}

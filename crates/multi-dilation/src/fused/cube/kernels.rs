@@ -1,6 +1,6 @@
-//! The `#[cube]` kernels: forward, input gradient and per-image kernel gradient, each over
-//! every branch in one thread (the branch loop is unrolled: the dilations and paddings are
-//! sequences fixed at compile time of the kernel). [`launch`](super::launch) launches them.
+//! The `#[cube]` kernels: forward, input gradient and the kernel gradient over slices of the
+//! batch, each over every branch in one thread (the branch loop is unrolled: the dilations and
+//! paddings are sequences fixed at compile time of the kernel). [`launch`](super::launch) launches them.
 
 use burn_cubecl::cubecl;
 use cubecl::prelude::*;
@@ -176,15 +176,16 @@ pub(super) fn input_grad_kernel<F: Float>(
     grad_x[at] = sum;
 }
 
-/// Per-image partial kernel gradients, `[batch, out, in, kh, kw]` (contiguous; `batch` images
-/// per branch): one thread per `(image, weight element)`, summing over every branch and output
-/// position.
+/// Partial kernel gradients over slices of the batch, `[slices, out, in, kh, kw]` (contiguous):
+/// one thread per `(slice, weight element)`, summing over the images `b` of its slice (`b %
+/// slices == slice`, of `batch` images per branch), every branch and every output position.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad_kernel<F: Float>(
     x: &Tensor<F>,
     grad: &Tensor<F>,
     partial: &mut Tensor<F>,
+    batch: usize,
     dilations: Sequence<usize>,
     pad_top: Sequence<usize>,
     pad_left: Sequence<usize>,
@@ -206,34 +207,39 @@ pub(super) fn weight_grad_kernel<F: Float>(
     let ky = (ABSOLUTE_POS / kw) % kh;
     let c = (ABSOLUTE_POS / (kw * kh)) % in_c;
     let o = (ABSOLUTE_POS / (kw * kh * in_c)) % out_c;
-    let b = ABSOLUTE_POS / (kw * kh * in_c * out_c);
+    let slice = ABSOLUTE_POS / (kw * kh * in_c * out_c);
+    let slices = partial.shape(0);
     let (h, w) = (x.shape(2), x.shape(3));
     let (out_h, out_w) = (grad.shape(2), grad.shape(3));
     let branches = comptime![dilations.len()];
     let branch_outs = stacked_channels(branch_images, out_c);
     let mut sum = F::from_int(0);
 
-    #[unroll]
-    for branch in 0..branches {
-        let image = b + branch * branch_images;
-        let x_plane = image * x.stride(0) + c * x.stride(1);
-        let d = dilations[branch];
-        let (top, left) = (pad_top[branch], pad_left[branch]);
-        let g_plane = image * grad.stride(0) + (branch * branch_outs + o) * grad.stride(1);
-        for oy in 0..out_h {
-            let yy = oy * stride_h + ky * d;
-            if inside(yy, top, h) {
-                let x_row = x_plane + (yy - top) * x.stride(2);
-                let g_row = g_plane + oy * grad.stride(2);
-                for ox in 0..out_w {
-                    let xx = ox * stride_w + kx * d;
-                    if inside(xx, left, w) {
-                        sum += grad[g_row + ox * grad.stride(3)]
-                            * x[x_row + (xx - left) * x.stride(3)];
+    let mut b = slice;
+    while b < batch {
+        #[unroll]
+        for branch in 0..branches {
+            let image = b + branch * branch_images;
+            let x_plane = image * x.stride(0) + c * x.stride(1);
+            let d = dilations[branch];
+            let (top, left) = (pad_top[branch], pad_left[branch]);
+            let g_plane = image * grad.stride(0) + (branch * branch_outs + o) * grad.stride(1);
+            for oy in 0..out_h {
+                let yy = oy * stride_h + ky * d;
+                if inside(yy, top, h) {
+                    let x_row = x_plane + (yy - top) * x.stride(2);
+                    let g_row = g_plane + oy * grad.stride(2);
+                    for ox in 0..out_w {
+                        let xx = ox * stride_w + kx * d;
+                        if inside(xx, left, w) {
+                            sum += grad[g_row + ox * grad.stride(3)]
+                                * x[x_row + (xx - left) * x.stride(3)];
+                        }
                     }
                 }
             }
         }
+        b += slices;
     }
     partial[ABSOLUTE_POS] = sum;
 }

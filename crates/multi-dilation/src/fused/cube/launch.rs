@@ -46,6 +46,9 @@ fn branch_images(x: &Shape, geometry: &FusedGeometry) -> usize {
     }
 }
 
+/// The most partial kernel gradients the kernel-gradient kernel writes before their sum.
+const WEIGHT_GRAD_SLICES: usize = 32;
+
 /// The grid for one thread per element of `len`.
 fn grid(tensor: &CubeTensor, len: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new(&tensor.client, len);
@@ -159,11 +162,15 @@ impl MultiDilationBackend for CubeBackend {
         } else {
             x_shape[0]
         };
+        // Partial sums over a bounded number of slices of the batch (image `b` goes to slice
+        // `b % slices`), reduced after: the scratch is at most `WEIGHT_GRAD_SLICES` kernels,
+        // whatever the batch, and there are still enough threads to fill a GPU.
+        let slices = batch.min(WEIGHT_GRAD_SLICES);
         // Indexed by the thread's position: contiguous, never pitched.
         let partial = empty_device_contiguous_dtype(
             x.client.clone(),
             x.device.clone(),
-            Shape::new([batch, out, cin, kh, kw]),
+            Shape::new([slices, out, cin, kh, kw]),
             x.dtype,
         );
         if partial.shape().num_elements() == 0 {
@@ -179,6 +186,7 @@ impl MultiDilationBackend for CubeBackend {
             x.into_tensor_arg(),
             grad.into_tensor_arg(),
             partial.clone().into_tensor_arg(),
+            batch,
             dilations,
             pad_top,
             pad_left,

@@ -6,8 +6,9 @@
 //!   branch, so each weight it loads serves all dilations.
 //! - Input gradient: a thread owns one input element and gathers, over every branch, the output
 //!   positions whose window covers it (no atomics).
-//! - Kernel gradient: a thread owns one `(image, weight element)` and sums over every branch
-//!   and position; the per-image partial sums are then reduced by burn's `sum_dim`.
+//! - Kernel gradient: a thread owns one `(slice of the batch, weight element)` and sums over
+//!   the slice's images, every branch and every position; the partial sums of at most 32
+//!   slices (however large the batch) are then reduced by burn's `sum_dim`.
 //!
 //! [`kernels`] holds the `#[cube]` functions; [`launch`] checks the arguments, makes the tensors
 //! contiguous, computes each branch's dilation and 'same' padding (from
