@@ -8,23 +8,70 @@
 # timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
 # `geomean burn/torch fwd+bwd: X.XX` (of the first and third tables). PyTorch: `pip install
 # torch` (skipped, with a message, when it is not importable).
-# Usage: bash benches/compare.sh [repeats]
+#
+# Each time is a median of `repeats` calls. burn and PyTorch take turns for `rounds` rounds
+# (default 2), and each side's time for a row is the lowest of its medians over the rounds:
+# this VM's speed drifts by 10-50% from one minute to the next, and taking turns lets a slow
+# minute hit both sides rather than one.
+# Usage: bash benches/compare.sh [repeats] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/multi-dilation-target}"
 repeats="${1:-20}"
 
+rounds="${2:-2}"
+
 cargo build --release -q -p multi-dilation-benches --bin burn_timings
-burn_json="$("$CARGO_TARGET_DIR/release/burn_timings" "$repeats")"
-if python3 -c "import torch" 2>/dev/null; then
-    classes="$(python3 -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1])["classes"]))' "$burn_json")"
-    torch_json="$(python3 benches/torch_reference.py "$repeats" "$classes")"
-else
+have_torch=1
+python3 -c "import torch" 2>/dev/null || {
     echo "PyTorch not found (pip install torch): burn's numbers only." >&2
-    torch_json="null"
+    have_torch=0
+}
+burn_rounds=()
+torch_rounds=()
+for _ in $(seq "$rounds"); do
+    burn_rounds+=("$("$CARGO_TARGET_DIR/release/burn_timings" "$repeats")")
+    if [ "$have_torch" = 1 ]; then
+        classes="$(python3 -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1])["classes"]))' "${burn_rounds[0]}")"
+        torch_rounds+=("$(python3 benches/torch_reference.py "$repeats" "$classes")")
+    fi
+done
+# One document per side: each time ("..._ms", "ms") the lowest over the rounds, each rate
+# ("..._per_second") the highest, everything else from the first round.
+best() {
+    python3 - "$@" <<'BEST'
+import json, sys
+
+
+def best(docs):
+    first = docs[0]
+    if isinstance(first, dict):
+        out = {}
+        for key, value in first.items():
+            values = [doc[key] for doc in docs]
+            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if key == "ms" or key.endswith("_ms"):
+                out[key] = min(numbers) if numbers else value
+            elif key.endswith("_per_second"):
+                out[key] = max(numbers) if numbers else value
+            else:
+                out[key] = best(values)
+        return out
+    if isinstance(first, list):
+        return [best(list(items)) for items in zip(*docs)]
+    return first
+
+
+print(json.dumps(best([json.loads(doc) for doc in sys.argv[1:]])))
+BEST
+}
+burn_json="$(best "${burn_rounds[@]}")"
+torch_json="null"
+if [ "$have_torch" = 1 ]; then
+    torch_json="$(best "${torch_rounds[@]}")"
 fi
 
-python3 - "$burn_json" "$torch_json" <<'PY'
+python3 - "$burn_json" "$torch_json" "$rounds" <<'PY'
 import json, math, platform, os, re, sys
 burn, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 
@@ -53,7 +100,8 @@ def fma_peak():
 
 
 peak, how = fma_peak()
-print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; burn {burn['device']}"
+print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; burn {burn['device']}; "
+      f"{sys.argv[3]} round(s), each side's lowest median"
       + (f"; PyTorch {torch['torch']}, {torch['threads']} threads" if torch else ""))
 print(f"FMA peak: {peak:.0f} GFLOP/s = {how}" if peak else f"FMA peak: unknown ({how})")
 print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")

@@ -23,8 +23,9 @@ use burn::tensor::{DType, Device, Tensor};
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
 pub enum ExecutionPath {
     /// The fused kernel where it is available and measured faster (Flex, `f32`, groups 1, with
-    /// the crate feature `flex`), one conv2d per dilation elsewhere: on GPUs too, until the
-    /// CubeCL kernels are measured faster than burn's autotuned convolutions there (see
+    /// the crate feature `flex`: faster on every geometry measured, from batch 1 to wide layers
+    /// and large dilations), one conv2d per dilation elsewhere: on GPUs too, until the CubeCL
+    /// kernels are measured faster than burn's autotuned convolutions there (see
     /// `fused::is_preferred`). The default.
     Auto,
     /// One backend conv2d per dilation, then the merge: works on every backend.

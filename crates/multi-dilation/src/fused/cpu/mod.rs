@@ -60,8 +60,8 @@ fn groups() -> usize {
 /// the slowest thread gets `ceil(units / threads)` of them: when that is more than 20% above
 /// an even share (one image on two threads, or three maps), the GEMMs themselves are split
 /// across every thread instead, if each unit is large enough (50 MFLOP) for the split to cost
-/// little next to its work. On batch 1, 512 -> 512 channels at 14x14, this takes forward from
-/// 1.9x PyTorch's time to ... (`benches/compare.sh`, B1x512).
+/// little next to its work. On batch 1, 512 -> 512 channels at 14x14 (`benches/compare.sh`,
+/// B1x512), forward+backward went from 146 to 118 ms with this split alone (one run each).
 fn gemm_threads(units: usize, flops: f64) -> Threads {
     let threads = rayon::current_num_threads().max(1);
     let uneven = 5 * units.div_ceil(threads) * threads > 6 * units;
