@@ -25,6 +25,7 @@ mod forward;
 mod gemm;
 mod im2col;
 mod plan;
+mod strategy;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,7 @@
 //! The `#[cube]` kernels: forward, input gradient and the kernel gradient over slices of the
 //! batch, each over every branch in one thread (the branch loop is unrolled: the dilations and
-//! paddings are sequences fixed at compile time of the kernel). [`launch`](super::launch) launches them.
+//! paddings are sequences fixed at compile time of the kernel). [`launch`](super::launch)
+//! launches them.
 
 use burn_cubecl::cubecl;
 use cubecl::prelude::*;
