@@ -37,6 +37,9 @@ pub(crate) enum Branches {
     Concatenated(Tensor<4>),
     /// The fused kernel's output for per-branch inputs: the branches stacked on the batch axis,
     /// branch-major (`[branches * batch, out, h, w]`).
+    // Only the fused kernel makes it: without one compiled (no backend feature with a kernel),
+    // nothing does.
+    #[cfg_attr(not(any(feature = "flex", cube_kernels)), allow(dead_code))]
     Stacked(Tensor<4>),
     /// One tensor per branch.
     Separate(Vec<Tensor<4>>),

@@ -305,3 +305,40 @@ fn grid_positions(
         (0..out).flat_map(move |o| (0..h).flat_map(move |y| (0..w).map(move |x| (b, o, y, x))))
     })
 }
+
+/// Maps of several 16 x 16 tiles, with edges that cut tiles, at strides 1 and 2: on wgpu the
+/// fused forward runs the shared-memory tiled kernel there (the cases above fit in one tile),
+/// and falls back to the direct kernel where a tile's input region would not fit in shared
+/// memory (dilations 1 and 40). Against the per-dilation path: the output, and the input
+/// gradient (a few dozen terms per entry). The kernel gradient sums thousands of terms per
+/// entry here, past a fixed tolerance; it is checked against an exact reference in
+/// [`the_kernel_gradient_of_a_batch_of_37_equals_a_direct_loop`].
+#[test]
+fn maps_of_several_tiles_equal_per_dilation() {
+    let device = device().autodiff();
+    let mut cases = Vec::new();
+    let mut wide = Case::new([3, 6], [3, 3], [2, 3, 21, 37]);
+    wide.dilations = vec![1, 2, 3];
+    cases.push(wide);
+    let mut strided = Case::new([2, 5], [3, 5], [1, 2, 35, 18]);
+    strided.stride = [2, 1];
+    strided.dilations = vec![1, 4];
+    cases.push(strided);
+    let mut segmentation = Case::new([2, 3], [3, 3], [1, 2, 40, 33]);
+    segmentation.dilations = vec![6, 12, 18];
+    cases.push(segmentation);
+    let mut beyond_shared = Case::new([2, 3], [3, 3], [1, 2, 20, 45]);
+    beyond_shared.dilations = vec![1, 40];
+    cases.push(beyond_shared);
+    for (c, case) in cases.into_iter().enumerate() {
+        let fused = case
+            .layer(400 + c as u64, &device)
+            .with_path(path_under_test(1));
+        let plain = fused.clone().with_path(ExecutionPath::PerDilation);
+        let x = case.x(500 + c as u64, &device);
+        let got = run(&fused, &x, 600 + c as u64);
+        let want = run(&plain, &x, 600 + c as u64);
+        assert_rel_close(&got[0], &want[0], 1e-5, &format!("tiled case {c} output"));
+        assert_rel_close(&got[1], &want[1], 1e-5, &format!("tiled case {c} grad x"));
+    }
+}

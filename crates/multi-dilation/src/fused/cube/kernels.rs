@@ -19,7 +19,7 @@ fn stacked_channels(branch_images: usize, out_c: usize) -> usize {
 
 /// `true` when `coordinate - pad` (a padded position) lies in `0..len`.
 #[cube]
-fn inside(coordinate: usize, pad: usize, len: usize) -> bool {
+pub(super) fn inside(coordinate: usize, pad: usize, len: usize) -> bool {
     let mut hit = false;
     if coordinate >= pad {
         hit = coordinate - pad < len;

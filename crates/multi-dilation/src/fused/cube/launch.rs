@@ -14,6 +14,7 @@ use burn_cubecl::{CubeBackend, cubecl};
 use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::kernels::{forward_kernel, input_grad_kernel, weight_grad_kernel};
+use super::tiled::{CHANNELS, TILE, TiledForward, forward_tiled_kernel};
 use crate::Epilogue;
 use crate::fused::{FusedGeometry, MultiDilationBackend, output_shape};
 use crate::padding::same_padding;
@@ -93,8 +94,39 @@ impl MultiDilationBackend for CubeBackend {
             return output;
         }
         let [dilations, pad_top, pad_left] = branch_sequences(&x_shape, &w_shape, &geometry);
-        let (count, dim) = grid(&x, threads);
         let dtype = dtype_to_storage_type(x.dtype);
+        if let Some(tiled) = TiledForward::plan(&x_shape, &w_shape, &geometry) {
+            let tiles = |len: usize| len.div_ceil(TILE) as u32;
+            let count = CubeCount::Static(
+                tiles(shape[3]),
+                tiles(shape[2]),
+                (x_shape[0] * w_shape[0].div_ceil(CHANNELS)) as u32,
+            );
+            forward_tiled_kernel::launch(
+                &x.client.clone(),
+                count,
+                CubeDim::new_2d(TILE as u32, TILE as u32),
+                x.into_tensor_arg(),
+                weight.into_tensor_arg(),
+                bias.into_tensor_arg(),
+                output.clone().into_tensor_arg(),
+                dilations,
+                pad_top,
+                pad_left,
+                tiled.halo[0],
+                tiled.halo[1],
+                geometry.stride[0],
+                geometry.stride[1],
+                TILE,
+                tiled.region[0],
+                tiled.region[1],
+                CHANNELS,
+                geometry.epilogue == Epilogue::Relu,
+                dtype,
+            );
+            return output;
+        }
+        let (count, dim) = grid(&x, threads);
         forward_kernel::launch(
             &x.client.clone(),
             count,
