@@ -309,7 +309,8 @@ fn grid_positions(
 /// Maps of several 16 x 16 tiles, with edges that cut tiles, at strides 1 and 2: on wgpu the
 /// fused forward runs the shared-memory tiled kernel there (the cases above fit in one tile),
 /// and falls back to the direct kernel where a tile's input region would not fit in shared
-/// memory (dilations 1 and 40). Against the per-dilation path: the output, and the input
+/// memory (dilations 1 and 40); for one shared input and for one input per branch. Against the
+/// per-dilation path: the output, and the input
 /// gradient (a few dozen terms per entry). The kernel gradient sums thousands of terms per
 /// entry here, past a fixed tolerance; it is checked against an exact reference in
 /// [`the_kernel_gradient_of_a_batch_of_37_equals_a_direct_loop`].
@@ -340,5 +341,38 @@ fn maps_of_several_tiles_equal_per_dilation() {
         let want = run(&plain, &x, 600 + c as u64);
         assert_rel_close(&got[0], &want[0], 1e-5, &format!("tiled case {c} output"));
         assert_rel_close(&got[1], &want[1], 1e-5, &format!("tiled case {c} grad x"));
+        // The same with one input per branch (each branch's region loaded apart).
+        let inputs: Vec<Tensor<4>> = (0..case.dilations.len())
+            .map(|n| case.x(700 + (10 * c + n) as u64, &device).require_grad())
+            .collect();
+        let parallel = |layer: &MultiDilationConv2d| {
+            let branches = layer.forward_parallel(inputs.clone());
+            let r = tensor(branches[0].dims(), 800 + c as u64, &device);
+            let loss = branches
+                .iter()
+                .map(|y| (y.clone() * r.clone()).sum())
+                .reduce(|a, b| a + b)
+                .expect("branches");
+            let grads = loss.backward();
+            let outputs: Vec<f32> = branches.into_iter().flat_map(host).collect();
+            let grad: Vec<f32> = inputs
+                .iter()
+                .flat_map(|x| host(x.grad(&grads).expect("grad")))
+                .collect();
+            (outputs, grad)
+        };
+        let (got, want) = (parallel(&fused), parallel(&plain));
+        assert_rel_close(
+            &got.0,
+            &want.0,
+            1e-5,
+            &format!("tiled case {c} parallel output"),
+        );
+        assert_rel_close(
+            &got.1,
+            &want.1,
+            1e-5,
+            &format!("tiled case {c} parallel grad x"),
+        );
     }
 }

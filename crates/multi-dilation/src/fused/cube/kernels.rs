@@ -9,7 +9,7 @@ use cubecl::prelude::*;
 /// How far apart the branches' output channels are: `out_c` when the branches are concatenated
 /// on the channel axis (`branch_images == 0`), 0 when they are stacked on the batch axis.
 #[cube]
-fn stacked_channels(branch_images: usize, out_c: usize) -> usize {
+pub(super) fn stacked_channels(branch_images: usize, out_c: usize) -> usize {
     let mut step = out_c;
     if branch_images > 0 {
         step = 0;

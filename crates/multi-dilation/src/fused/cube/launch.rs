@@ -37,11 +37,20 @@ fn branch_sequences(
     ]
 }
 
+/// The images each branch convolves: the batch, which per-branch inputs stack once per branch.
+fn images(x: &Shape, geometry: &FusedGeometry) -> usize {
+    if geometry.per_branch_input {
+        x[0] / geometry.dilations.len().max(1)
+    } else {
+        x[0]
+    }
+}
+
 /// How far apart the branch inputs are on the batch axis: the images per branch for per-branch
 /// inputs (stacked branch-major), 0 when every branch reads the same images.
 fn branch_images(x: &Shape, geometry: &FusedGeometry) -> usize {
     if geometry.per_branch_input {
-        x[0] / geometry.dilations.len().max(1)
+        images(x, geometry)
     } else {
         0
     }
@@ -97,10 +106,11 @@ impl MultiDilationBackend for CubeBackend {
         let dtype = dtype_to_storage_type(x.dtype);
         if let Some(tiled) = TiledForward::plan(&x_shape, &w_shape, &geometry) {
             let tiles = |len: usize| len.div_ceil(TILE) as u32;
+            // One layer of cubes per image (of one branch, for per-branch inputs).
             let count = CubeCount::Static(
                 tiles(shape[3]),
                 tiles(shape[2]),
-                (x_shape[0] * w_shape[0].div_ceil(CHANNELS)) as u32,
+                (images(&x_shape, &geometry) * w_shape[0].div_ceil(CHANNELS)) as u32,
             );
             forward_tiled_kernel::launch(
                 &x.client.clone(),
@@ -117,6 +127,8 @@ impl MultiDilationBackend for CubeBackend {
                 tiled.halo[1],
                 geometry.stride[0],
                 geometry.stride[1],
+                branch_images(&x_shape, &geometry),
+                geometry.per_branch_input,
                 TILE,
                 tiled.region[0],
                 tiled.region[1],
@@ -189,11 +201,7 @@ impl MultiDilationBackend for CubeBackend {
         let (x, grad) = (into_contiguous(x), into_contiguous(grad));
         let (x_shape, w_shape) = (x.shape(), weight.shape());
         let [out, cin, kh, kw] = w_shape.dims();
-        let batch = if geometry.per_branch_input {
-            branch_images(&x_shape, &geometry)
-        } else {
-            x_shape[0]
-        };
+        let batch = images(&x_shape, &geometry);
         // Partial sums over a bounded number of slices of the batch (image `b` goes to slice
         // `b % slices`), reduced after: the scratch is at most `WEIGHT_GRAD_SLICES` kernels,
         // whatever the batch, and there are still enough threads to fill a GPU.

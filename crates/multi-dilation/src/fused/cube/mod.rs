@@ -3,10 +3,11 @@
 //! what each computes.
 //!
 //! - Forward: a thread owns one `(image, out channel, row, column)` and writes it in every
-//!   branch, so each weight it loads serves all dilations. For one shared input, a cube of
-//!   16 x 16 threads instead owns a tile of positions and 4 output channels, and reads the
-//!   tile's input region (with the halo of the largest dilation) once per input channel into
-//!   shared memory, where every branch reads it ([`tiled`]).
+//!   branch, so each weight it loads serves all dilations. Where the tile's input region fits
+//!   in shared memory, a cube of 16 x 16 threads instead owns a tile of positions and 4 output
+//!   channels, and reads the tile's input region (with the halo of the largest dilation) once
+//!   per input channel (and per branch, for per-branch inputs) into shared memory, where every
+//!   branch reads it ([`tiled`]).
 //! - Input gradient: a thread owns one input element and gathers, over every branch, the output
 //!   positions whose window covers it (no atomics).
 //! - Kernel gradient: a thread owns one `(slice of the batch, weight element)` and sums over

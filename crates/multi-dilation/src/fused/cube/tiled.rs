@@ -1,13 +1,13 @@
 //! The forward kernel with its input read through shared memory ([`forward_tiled_kernel`]),
-//! and when it applies ([`TiledForward::plan`]). [`launch`](super::launch) takes it for one
-//! shared input whose tile region fits in shared memory, and the direct
+//! and when it applies ([`TiledForward::plan`]). [`launch`](super::launch) takes it where a
+//! tile's input region fits in shared memory, and the direct
 //! [`forward_kernel`](super::kernels::forward_kernel) otherwise.
 
 use burn::tensor::Shape;
 use burn_cubecl::cubecl;
 use cubecl::prelude::*;
 
-use super::kernels::inside;
+use super::kernels::{inside, stacked_channels};
 use crate::fused::FusedGeometry;
 use crate::padding::same_padding;
 
@@ -33,13 +33,9 @@ pub(super) struct TiledForward {
 }
 
 impl TiledForward {
-    /// The tiled forward for input `x` and kernel `weight`, or `None` where it does not apply:
-    /// per-branch inputs (each branch reads another image), or a region larger than
-    /// [`MAX_REGION`] (large dilations, which the direct kernel serves).
+    /// The tiled forward for input `x` and kernel `weight`, or `None` where a region would be
+    /// larger than [`MAX_REGION`] (large dilations, which the direct kernel serves).
     pub(super) fn plan(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Option<Self> {
-        if geometry.per_branch_input {
-            return None;
-        }
         let axis = |axis: usize| {
             let (len, k, stride) = (x[axis], weight[axis], geometry.stride[axis - 2]);
             let reach = |d: usize| {
@@ -58,12 +54,13 @@ impl TiledForward {
     }
 }
 
-/// The forward of [`forward_kernel`](super::kernels::forward_kernel) for one shared input, with
-/// the input read through shared memory: a cube of `tile x tile` threads owns a tile of output
-/// positions of one image and `channels` output channels. For each input channel it loads the
-/// tile's input region once, with the halo the largest dilation reaches, and every branch and
-/// every output channel of the cube reads it from there; each thread keeps `branches *
-/// channels` sums in registers and reads each weight once for every branch.
+/// The forward of [`forward_kernel`](super::kernels::forward_kernel) with the input read through
+/// shared memory: a cube of `tile x tile` threads owns a tile of output positions of one image
+/// and `channels` output channels. For each input channel it loads the tile's input region
+/// once, with the halo the largest dilation reaches, and every branch and every output channel
+/// of the cube reads it from there; each thread keeps `branches * channels` sums in registers.
+/// With `per_branch` (inputs stacked branch-major, `branch_images` images per branch), each
+/// branch reads its own image, so the region is loaded once per branch.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward_tiled_kernel<F: Float>(
@@ -78,6 +75,8 @@ pub(super) fn forward_tiled_kernel<F: Float>(
     halo_left: usize,
     stride_h: usize,
     stride_w: usize,
+    branch_images: usize,
+    #[comptime] per_branch: bool,
     #[comptime] tile: usize,
     #[comptime] region_h: usize,
     #[comptime] region_w: usize,
@@ -105,6 +104,7 @@ pub(super) fn forward_tiled_kernel<F: Float>(
     let col0 = CUBE_POS_X as usize * tile * stride_w;
     let thread = ty * tile + tx;
     let owns = oy < out_h && ox < out_w;
+    let branch_outs = stacked_channels(branch_images, out_c);
 
     let mut region = Shared::<[F]>::new_slice(comptime![region_h * region_w]);
     let mut sums = Array::<F>::new(comptime![branches * channels]);
@@ -121,51 +121,58 @@ pub(super) fn forward_tiled_kernel<F: Float>(
         }
     }
 
+    // One region serves every branch, or each branch has its own image.
+    let stacks = comptime![if per_branch { branches } else { 1 }];
     for c in 0..in_c {
-        let plane = b * x.stride(0) + c * x.stride(1);
-        // Every thread loads its share of the region (zeros in the padding), then waits for
-        // the others.
-        let mut at = thread;
-        while at < comptime![region_h * region_w] {
-            let (r, q) = (at / region_w, at % region_w);
-            let mut value = F::from_int(0);
-            if inside(row0 + r, halo_top, h) && inside(col0 + q, halo_left, w) {
-                value = x[plane
-                    + (row0 + r - halo_top) * x.stride(2)
-                    + (col0 + q - halo_left) * x.stride(3)];
+        #[unroll]
+        for stack in 0..stacks {
+            let plane = (b + stack * branch_images) * x.stride(0) + c * x.stride(1);
+            // Every thread loads its share of the region (zeros in the padding), then waits
+            // for the others.
+            let mut at = thread;
+            while at < comptime![region_h * region_w] {
+                let (r, q) = (at / region_w, at % region_w);
+                let mut value = F::from_int(0);
+                if inside(row0 + r, halo_top, h) && inside(col0 + q, halo_left, w) {
+                    value = x[plane
+                        + (row0 + r - halo_top) * x.stride(2)
+                        + (col0 + q - halo_left) * x.stride(3)];
+                }
+                region[at] = value;
+                at += tile * tile;
             }
-            region[at] = value;
-            at += tile * tile;
-        }
-        sync_cube();
-        if owns {
-            let w_plane = c * weight.stride(1);
-            #[unroll]
-            for branch in 0..branches {
-                let d = dilations[branch];
-                // Tap (ky, kx) of output (oy, ox) reads padded row
-                // `oy * stride + ky * d + halo - pad`: region row `ty * stride + ky * d + halo
-                // - pad` (the halo is at least every branch's padding).
-                let r0 = ty * stride_h + halo_top - pad_top[branch];
-                let q0 = tx * stride_w + halo_left - pad_left[branch];
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let value = region[(r0 + ky * d) * region_w + q0 + kx * d];
-                        let tap = w_plane + ky * weight.stride(2) + kx * weight.stride(3);
-                        #[unroll]
-                        for k in 0..channels {
-                            let o = first_o + k;
-                            if o < out_c {
-                                sums[branch * channels + k] +=
-                                    value * weight[tap + o * weight.stride(0)];
+            sync_cube();
+            if owns {
+                let w_plane = c * weight.stride(1);
+                #[unroll]
+                for branch in 0..branches {
+                    if !per_branch || branch == stack {
+                        let d = dilations[branch];
+                        // Tap (ky, kx) of output (oy, ox) reads padded row `oy * stride + ky *
+                        // d + halo - pad`: region row `ty * stride + ky * d + halo - pad` (the
+                        // halo is at least every branch's padding).
+                        let r0 = ty * stride_h + halo_top - pad_top[branch];
+                        let q0 = tx * stride_w + halo_left - pad_left[branch];
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let value = region[(r0 + ky * d) * region_w + q0 + kx * d];
+                                let tap = w_plane + ky * weight.stride(2) + kx * weight.stride(3);
+                                #[unroll]
+                                for k in 0..channels {
+                                    let o = first_o + k;
+                                    if o < out_c {
+                                        sums[branch * channels + k] +=
+                                            value * weight[tap + o * weight.stride(0)];
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
+            // Nobody loads the next region while another thread still reads this one.
+            sync_cube();
         }
-        // Nobody loads the next channel's region while another thread still reads this one.
-        sync_cube();
     }
 
     if owns {
@@ -179,8 +186,8 @@ pub(super) fn forward_tiled_kernel<F: Float>(
                     if relu && value < F::from_int(0) {
                         value = F::from_int(0);
                     }
-                    let at = b * output.stride(0)
-                        + (branch * out_c + o) * output.stride(1)
+                    let at = (b + branch * branch_images) * output.stride(0)
+                        + (branch * branch_outs + o) * output.stride(1)
                         + oy * output.stride(2)
                         + ox * output.stride(3);
                     output[at] = value;
