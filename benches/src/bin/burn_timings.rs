@@ -27,16 +27,12 @@ fn main() {
     let mut parallel = Vec::new();
     for shape in &SHAPES {
         for backward in [false, true] {
-            let device = if backward {
-                device.clone().autodiff()
-            } else {
-                device.clone()
-            };
+            let (device, mode) = mode(&device, backward);
             // One row: the default path's and the per-dilation path's medians.
             let row = |[ms, per_dilation_ms]: [f64; 2]| {
                 serde_json::json!({
                     "shape": shape.name,
-                    "mode": if backward { "fwd+bwd" } else { "fwd" },
+                    "mode": mode,
                     "ms": ms,
                     "per_dilation_ms": per_dilation_ms,
                     "forward_gflops": shape.forward_flops() / 1e9,
@@ -80,11 +76,7 @@ fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
     let mut rows = Vec::new();
     for shape in &CLASSES {
         for backward in [false, true] {
-            let device = if backward {
-                device.clone().autodiff()
-            } else {
-                device.clone()
-            };
+            let (device, mode) = mode(device, backward);
             let x = input(shape, &device, backward);
             let time = |path: Path| {
                 if !path.runs_on(&device) {
@@ -99,7 +91,7 @@ fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
             rows.push(serde_json::json!({
                 "shape": shape.name,
                 "geometry": geometry(shape),
-                "mode": if backward { "fwd+bwd" } else { "fwd" },
+                "mode": mode,
                 "ms": auto,
                 "auto": if auto_fused { "fused" } else { "per-dilation" },
                 "fused_ms": fused,
@@ -122,4 +114,13 @@ fn geometry(shape: &Shape) -> serde_json::Value {
         "stride": shape.stride,
         "dilations": shape.dilations,
     })
+}
+
+/// The device a row runs on (with autodiff for forward+backward) and the row's mode name.
+fn mode(device: &Device, backward: bool) -> (Device, &'static str) {
+    if backward {
+        (device.clone().autodiff(), "fwd+bwd")
+    } else {
+        (device.clone(), "fwd")
+    }
 }

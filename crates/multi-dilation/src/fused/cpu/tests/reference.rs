@@ -17,18 +17,26 @@ pub(in super::super) fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// The convolution as a direct loop over output, channel and tap, with explicit bounds.
-pub(super) fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0; plan.output_len()];
+/// Every product of the convolution as a direct loop with explicit bounds, in the order image,
+/// branch, output channel, row, column, then input channel and tap: `visit(output, o, None)`
+/// for each output entry (its index and output channel), then `visit(output, o, Some((input,
+/// weight)))` for each of its taps that lands inside the input (the indices of the input and
+/// kernel entries it multiplies). Taps in the padding are skipped.
+fn for_each_term(plan: &Plan, mut visit: impl FnMut(usize, usize, Option<(usize, usize)>)) {
     let [kh, kw] = plan.kernel;
-    let (h, w) = (plan.height as isize, plan.width as isize);
+    let (cin, h, w) = (plan.channels_in, plan.height as isize, plan.width as isize);
     for b in 0..plan.batch {
         for (n, &(d, top, left)) in plan.branches.iter().enumerate() {
             for o in 0..plan.channels_out {
                 for oy in 0..plan.out_height {
                     for ox in 0..plan.out_width {
-                        let mut sum = bias[o];
-                        for c in 0..plan.channels_in {
+                        let at = ((output_map(plan, b, n) * plan.channels_out + o)
+                            * plan.out_height
+                            + oy)
+                            * plan.out_width
+                            + ox;
+                        visit(at, o, None);
+                        for c in 0..cin {
                             for i in 0..kh {
                                 for j in 0..kw {
                                     let iy = (oy * plan.stride[0] + i * d) as isize - top as isize;
@@ -36,28 +44,29 @@ pub(super) fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -
                                     if iy < 0 || ix < 0 || iy >= h || ix >= w {
                                         continue;
                                     }
-                                    let x = input[((input_image(plan, b, n) * plan.channels_in
-                                        + c)
-                                        * plan.height
+                                    let x_at = ((input_image(plan, b, n) * cin + c) * plan.height
                                         + iy as usize)
                                         * plan.width
-                                        + ix as usize];
-                                    sum +=
-                                        x * kernel[((o * plan.channels_in + c) * kh + i) * kw + j];
+                                        + ix as usize;
+                                    let w_at = ((o * cin + c) * kh + i) * kw + j;
+                                    visit(at, o, Some((x_at, w_at)));
                                 }
                             }
                         }
-                        let index = ((output_map(plan, b, n) * plan.channels_out + o)
-                            * plan.out_height
-                            + oy)
-                            * plan.out_width
-                            + ox;
-                        out[index] = sum;
                     }
                 }
             }
         }
     }
+}
+
+/// The convolution as a direct loop over output, channel and tap ([`for_each_term`]).
+pub(super) fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; plan.output_len()];
+    for_each_term(plan, |at, o, term| match term {
+        None => out[at] = bias[o],
+        Some((x_at, w_at)) => out[at] += input[x_at] * kernel[w_at],
+    });
     out
 }
 
@@ -136,9 +145,7 @@ impl Exact {
 }
 
 /// The input, kernel and bias gradients of [`loss`] by direct loops over every output, input
-/// channel and tap (the same bounds as [`direct`]).
-// Indices spell out the formula, which is the point of a reference.
-#[allow(clippy::needless_range_loop)]
+/// channel and tap ([`for_each_term`], the same terms as [`direct`]).
 pub(super) fn reference_grads(
     plan: &Plan,
     input: &[f32],
@@ -148,42 +155,15 @@ pub(super) fn reference_grads(
     let mut gx = vec![Exact::default(); input.len()];
     let mut gw = vec![Exact::default(); kernel.len()];
     let mut gb = vec![Exact::default(); plan.channels_out];
-    let [kh, kw] = plan.kernel;
-    let (cin, h, w) = (plan.channels_in, plan.height as isize, plan.width as isize);
-    for b in 0..plan.batch {
-        for (n, &(d, top, left)) in plan.branches.iter().enumerate() {
-            for o in 0..plan.channels_out {
-                for oy in 0..plan.out_height {
-                    for ox in 0..plan.out_width {
-                        let at = ((output_map(plan, b, n) * plan.channels_out + o)
-                            * plan.out_height
-                            + oy)
-                            * plan.out_width
-                            + ox;
-                        let g = f64::from(grad[at]);
-                        gb[o].add(g);
-                        for c in 0..cin {
-                            for i in 0..kh {
-                                for j in 0..kw {
-                                    let iy = (oy * plan.stride[0] + i * d) as isize - top as isize;
-                                    let ix = (ox * plan.stride[1] + j * d) as isize - left as isize;
-                                    if iy < 0 || ix < 0 || iy >= h || ix >= w {
-                                        continue;
-                                    }
-                                    let x_at = ((input_image(plan, b, n) * cin + c) * plan.height
-                                        + iy as usize)
-                                        * plan.width
-                                        + ix as usize;
-                                    let w_at = ((o * cin + c) * kh + i) * kw + j;
-                                    gx[x_at].add(g * f64::from(kernel[w_at]));
-                                    gw[w_at].add(g * f64::from(input[x_at]));
-                                }
-                            }
-                        }
-                    }
-                }
+    for_each_term(plan, |at, o, term| {
+        let g = f64::from(grad[at]);
+        match term {
+            None => gb[o].add(g),
+            Some((x_at, w_at)) => {
+                gx[x_at].add(g * f64::from(kernel[w_at]));
+                gw[w_at].add(g * f64::from(input[x_at]));
             }
         }
-    }
+    });
     [gx, gw, gb]
 }
