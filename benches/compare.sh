@@ -2,7 +2,8 @@
 # burn and PyTorch side by side on this machine: per shape and mode, milliseconds of each,
 # burn/PyTorch and burn's GFLOP/s (burn: the layer's default path, the fused kernel on flex),
 # and the layer forced to one conv2d per dilation; then the branch-parallel layer
-# (`forward_parallel`, one input per dilation) on S3 and S4 the same way; then the shape classes
+# (`forward_parallel`, one input per dilation) on S3 and S4 the same way, and on its branches
+# stacked on the batch axis (`forward_parallel_stacked`); then the shape classes
 # (wide channels, batch 1, large dilations, 5x5 and 7x7 kernels, stride 2: `CLASSES` in
 # benches/src/lib.rs) with the default path, the fused kernel and the per-dilation path each
 # timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
@@ -123,11 +124,12 @@ for row, t, ratio, rate in measured("layer"):
         ratios.append(ratio)
     pd = row["per_dilation_ms"]
     print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
-print("branch-parallel layer (forward_parallel: one input per dilation, one kernel)")
-print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
+print("branch-parallel layer (forward_parallel: one input per dilation, one kernel; stacked: forward_parallel_stacked,")
+print("the branches stacked on the batch axis; PyTorch: a list of F.conv2d with the one weight)")
+print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14} {'stacked ms':>10} {'stacked/torch':>13}")
 for row, t, ratio, rate in measured("parallel"):
-    pd = row["per_dilation_ms"]
-    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
+    pd, st = row["per_dilation_ms"], row["stacked_ms"]
+    print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f} {st:10.2f} {st / t:13.2f}")
 print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak)")
 print(f"{'shape':6} {'mode':8} {'auto ms':>9} {'torch ms':>9} {'auto/torch':>10} {'GFLOP/s':>8} {'% peak':>6} {'fused ms':>9} {'per-dil. ms':>11} {'auto':>12} {'auto/best':>9}")
 for row, t, ratio, rate in measured("classes"):

@@ -1,10 +1,16 @@
 //! What the benchmarks run: the shapes S1-S4 (see `docs/performance.md`), the execution paths
 //! compared (the layer, N independent `Conv2d` with the same FLOPs, one `Conv2d` with 1/N of them),
-//! forward or forward+backward, the branch-parallel layer, and the MNIST model's training step.
+//! forward or forward+backward, the branch-parallel layer, the MNIST model's training step, and
+//! what the GPU binary runs ([`gpu`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::time::Instant;
+
+pub mod gpu;
+mod parallel;
+
+pub use parallel::{parallel_workload, run_parallel, run_parallel_stacked, stacked_input};
 
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
@@ -103,6 +109,25 @@ impl Shape {
         let outputs = self.batch * self.output * self.output_size().pow(2);
         let taps = self.input * self.kernel * self.kernel * self.dilations.len();
         2.0 * (outputs * taps) as f64
+    }
+
+    /// What the PyTorch side needs to build the same layer, as JSON.
+    ///
+    /// # Example
+    /// ```
+    /// let s3 = multi_dilation_benches::SHAPES[2];
+    /// assert_eq!(s3.geometry()["dilations"], serde_json::json!([1, 2, 3]));
+    /// ```
+    pub fn geometry(&self) -> serde_json::Value {
+        serde_json::json!({
+            "batch": self.batch,
+            "input": self.input,
+            "output": self.output,
+            "size": self.size,
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "dilations": self.dilations,
+        })
     }
 
     /// The layer of this shape, computed by `path`.
@@ -286,38 +311,6 @@ pub fn run(workload: &Workload, x: &Tensor<4>, backward: bool) {
     } else {
         let _ = y.sum().into_scalar::<f32>();
     }
-}
-
-/// One forward (and, if `backward`, backward) pass of the branch-parallel layer
-/// (`forward_parallel`, one input per dilation), waited for.
-pub fn run_parallel(layer: &MultiDilationConv2d, inputs: &[Tensor<4>], backward: bool) {
-    let total = layer
-        .forward_parallel(inputs.to_vec())
-        .into_iter()
-        .map(|y| y.sum())
-        .reduce(|a, b| a + b)
-        .expect("at least one branch");
-    if backward {
-        drop(total.backward());
-    } else {
-        let _ = total.into_scalar::<f32>();
-    }
-}
-
-/// The branch-parallel layer of `shape` on `device` by `path`, and one input per dilation.
-pub fn parallel_workload(
-    shape: &Shape,
-    path: ExecutionPath,
-    device: &Device,
-    grad: bool,
-) -> (MultiDilationConv2d, Vec<Tensor<4>>) {
-    let layer = shape.layer(path, device);
-    let inputs = shape
-        .dilations
-        .iter()
-        .map(|_| input(shape, device, grad))
-        .collect();
-    (layer, inputs)
 }
 
 /// The MNIST example's default model and Adam, for timing training steps.

@@ -1,6 +1,7 @@
 //! Medians of burn's timings for `compare.sh`, as JSON on stdout: the layer forward and
 //! forward+backward on S1-S4 (default path, and forced per-dilation), the branch-parallel layer
-//! (`forward_parallel`, one input per dilation) the same way on S3 and S4, the shape classes
+//! (`forward_parallel`, one input per dilation) the same way on S3 and S4, and on its branches
+//! stacked on the batch axis (`forward_parallel_stacked`, default path), the shape classes
 //! (`CLASSES`: the default path, the fused kernel and the per-dilation path, each forced, with
 //! each shape's geometry for the PyTorch side), and the MNIST model's training images/s, on
 //! flex (or the device `BURN_DEVICE` selects).
@@ -10,8 +11,8 @@
 use burn::tensor::{DType, Device};
 use multi_dilation::ExecutionPath;
 use multi_dilation_benches::{
-    CLASSES, MnistStep, Path, SHAPES, Shape, Workload, input, median_ms, parallel_workload, run,
-    run_parallel,
+    CLASSES, MnistStep, Path, SHAPES, Workload, input, median_ms, parallel_workload, run,
+    run_parallel, run_parallel_stacked, stacked_input,
 };
 
 fn main() {
@@ -46,12 +47,18 @@ fn main() {
             if !["S3", "S4"].contains(&shape.name) {
                 continue;
             }
-            parallel.push(row([ExecutionPath::Auto, ExecutionPath::PerDilation].map(
+            let mut parallel_row = row([ExecutionPath::Auto, ExecutionPath::PerDilation].map(
                 |path| {
                     let (layer, inputs) = parallel_workload(shape, path, &device, backward);
                     median_ms(repeats, || run_parallel(&layer, &inputs, backward))
                 },
-            )));
+            ));
+            // The same layer on its branches stacked on the batch axis.
+            let layer = shape.layer(ExecutionPath::Auto, &device);
+            let x = stacked_input(shape, &device, backward);
+            parallel_row["stacked_ms"] =
+                median_ms(repeats, || run_parallel_stacked(&layer, &x, backward)).into();
+            parallel.push(parallel_row);
         }
     }
     let classes = classes(&device, repeats);
@@ -90,7 +97,7 @@ fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
             let auto = if auto_fused { fused } else { per_dilation };
             rows.push(serde_json::json!({
                 "shape": shape.name,
-                "geometry": geometry(shape),
+                "geometry": shape.geometry(),
                 "mode": mode,
                 "ms": auto,
                 "auto": if auto_fused { "fused" } else { "per-dilation" },
@@ -101,19 +108,6 @@ fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
         }
     }
     rows
-}
-
-/// What the PyTorch side needs to build the same layer.
-fn geometry(shape: &Shape) -> serde_json::Value {
-    serde_json::json!({
-        "batch": shape.batch,
-        "input": shape.input,
-        "output": shape.output,
-        "size": shape.size,
-        "kernel": shape.kernel,
-        "stride": shape.stride,
-        "dilations": shape.dilations,
-    })
 }
 
 /// The device a row runs on (with autodiff for forward+backward) and the row's mode name.

@@ -15,14 +15,18 @@ pub(crate) enum Inputs {
     /// One input per branch, in the order of the dilations (`forward_parallel`, and
     /// `forward` with anti-aliasing, where each branch convolves its own blurred input).
     PerBranch(Vec<Tensor<4>>),
+    /// One input per branch, stacked on the batch axis branch-major
+    /// (`forward_parallel_stacked`).
+    Stacked(Tensor<4>),
 }
 
 impl Inputs {
-    /// One input: its shape is every input's (a branch list is checked to be of one shape),
-    /// its device and dtype decide the execution path.
+    /// One input (for stacked inputs, all of them): its channels and spatial size are every
+    /// input's (a branch list is checked to be of one shape), its device and dtype decide the
+    /// execution path.
     pub(crate) fn first(&self) -> &Tensor<4> {
         match self {
-            Inputs::Shared(x) => x,
+            Inputs::Shared(x) | Inputs::Stacked(x) => x,
             Inputs::PerBranch(branches) => &branches[0],
         }
     }
@@ -37,9 +41,6 @@ pub(crate) enum Branches {
     Concatenated(Tensor<4>),
     /// The fused kernel's output for per-branch inputs: the branches stacked on the batch axis,
     /// branch-major (`[branches * batch, out, h, w]`).
-    // Only the fused kernel makes it: without one compiled (no backend feature with a kernel),
-    // nothing does.
-    #[cfg_attr(not(any(feature = "flex", cube_kernels)), allow(dead_code))]
     Stacked(Tensor<4>),
     /// One tensor per branch.
     Separate(Vec<Tensor<4>>),
@@ -62,6 +63,27 @@ impl Branches {
             Branches::Separate(branches) => branches,
         }
     }
+
+    /// The branches stacked on the batch axis, branch-major; `count` is their number.
+    pub(crate) fn into_stacked(self, count: usize) -> Tensor<4> {
+        match self {
+            Branches::Stacked(all) => all,
+            branches => Tensor::cat(branches.into_branches(count), 0),
+        }
+    }
+}
+
+/// Panics unless the batch of `x` holds `count` branches of equal size, stacked branch-major;
+/// `what` names the caller.
+pub(crate) fn check_stacked(x: &Tensor<4>, count: usize, what: &str) {
+    let dims = x.dims();
+    assert!(
+        dims[0].is_multiple_of(count),
+        "{what}: expected the {count} branches stacked on the batch axis, \
+         [{count} * batch, channels, height, width], got {dims:?} (a batch of {} is not a \
+         multiple of {count})",
+        dims[0]
+    );
 }
 
 /// Panics unless `branches` holds `expected` tensors of one shape; `what` names the caller.
@@ -104,7 +126,15 @@ pub(crate) fn fused(
                 x, weight, bias, stride, dilations, epilogue,
             )),
             Inputs::PerBranch(branches) => Branches::Stacked(multi_dilation_conv2d_parallel(
-                branches, weight, bias, stride, dilations, epilogue,
+                Tensor::cat(branches, 0),
+                weight,
+                bias,
+                stride,
+                dilations,
+                epilogue,
+            )),
+            Inputs::Stacked(x) => Branches::Stacked(multi_dilation_conv2d_parallel(
+                x, weight, bias, stride, dilations, epilogue,
             )),
         }
     }

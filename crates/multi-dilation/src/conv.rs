@@ -4,7 +4,7 @@ use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
 
 use crate::blur::{branch_sigma, gaussian_blur};
-use crate::branches::{Branches, Inputs, check_branch_list, fused};
+use crate::branches::{Branches, Inputs, fused};
 use crate::config::validate_dilations;
 use crate::functional::{multi_dilation_conv2d_branches, multi_dilation_conv2d_parallel};
 use crate::padding::same_output_size;
@@ -134,48 +134,16 @@ impl MultiDilationConv2d {
             .into_branches(self.dilations.len())
     }
 
-    /// Branch-parallel: `branches[i]` convolved at `dilations()[i]` with the one kernel and
-    /// bias, unmerged, one output per branch. This is how shared-dilation layers stack
-    /// (TridentNet): feed the outputs of one layer, after any per-branch operation, to the
-    /// next. Computed by the same [`path`](Self::path) as [`forward`](Self::forward); the
-    /// fused kernel runs every branch in one operation and sums the kernel gradient over the
-    /// branches inside it. With [`anti_alias`](Self::anti_alias), branch `i`'s input is blurred
-    /// for its dilation first.
-    ///
-    /// # Panics
-    /// Panics if `branches` does not hold one input per dilation, if the inputs differ in
-    /// shape, or on a wrong channel count as [`forward`](Self::forward).
-    ///
-    /// # Example
-    /// ```
-    /// use burn::tensor::{Device, Tensor};
-    /// use multi_dilation::MultiDilationConv2dConfig;
-    ///
-    /// let device = Device::default();
-    /// let first = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
-    /// let second = MultiDilationConv2dConfig::new([4, 8], [3, 3]).init(&device);
-    /// let x = Tensor::<4>::ones([2, 1, 10, 10], &device);
-    /// // Three branches (dilations 1, 2, 3), kept apart through two layers.
-    /// let branches = first.forward_branches(x);
-    /// let branches = second.forward_parallel(branches);
-    /// assert_eq!(branches.len(), 3);
-    /// assert_eq!(branches[2].dims(), [2, 8, 10, 10]);
-    /// ```
-    pub fn forward_parallel(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
-        check_branch_list(
-            &branches,
-            self.dilations.len(),
-            "MultiDilationConv2d::forward_parallel",
-        );
-        self.compute(Inputs::PerBranch(branches), &self.dilations, Epilogue::None)
-            .into_branches(self.dilations.len())
-    }
-
     /// The layer's one decision point: blurs the inputs when the layer anti-aliases,
     /// resolves the [`ExecutionPath`] for them, then computes the branches at `dilations`,
     /// with `epilogue` applied, by the fused kernel (one tensor holding every branch) or
     /// by one conv2d per dilation (one tensor per branch).
-    fn compute(&self, inputs: Inputs, dilations: &[usize], epilogue: Epilogue) -> Branches {
+    pub(crate) fn compute(
+        &self,
+        inputs: Inputs,
+        dilations: &[usize],
+        epilogue: Epilogue,
+    ) -> Branches {
         let dims = inputs.first().dims();
         self.check_input(&dims);
         if dims.contains(&0) {
@@ -184,8 +152,13 @@ impl MultiDilationConv2d {
             // tensors no autodiff graph (its slice and cat return fresh empty tensors), so
             // this output has none either.
             let mut shape = self.output_shape(dims);
+            let device = inputs.first().device();
+            if let Inputs::Stacked(_) = inputs {
+                shape[1] = self.branch_channels();
+                return Branches::Stacked(Tensor::zeros(shape, &device));
+            }
             shape[1] = self.branch_channels() * dilations.len();
-            return Branches::Concatenated(Tensor::zeros(shape, &inputs.first().device()));
+            return Branches::Concatenated(Tensor::zeros(shape, &device));
         }
         let inputs = self.blurred(inputs, dilations);
         let weight = self.weight.val();
@@ -199,6 +172,14 @@ impl MultiDilationConv2d {
             }
             Inputs::PerBranch(xs) => multi_dilation_conv2d_parallel(
                 xs,
+                weight,
+                bias,
+                self.stride,
+                dilations,
+                self.groups,
+            ),
+            Inputs::Stacked(x) => multi_dilation_conv2d_parallel(
+                x.chunk(dilations.len(), 0),
                 weight,
                 bias,
                 self.stride,
@@ -227,6 +208,14 @@ impl MultiDilationConv2d {
                     .map(|(x, &d)| blur(x, d))
                     .collect(),
             ),
+            Inputs::Stacked(x) => Inputs::Stacked(Tensor::cat(
+                x.chunk(dilations.len(), 0)
+                    .into_iter()
+                    .zip(dilations)
+                    .map(|(x, &d)| blur(x, d))
+                    .collect(),
+                0,
+            )),
         }
     }
 

@@ -45,6 +45,7 @@ pub mod interop;
 mod merge;
 mod net;
 pub mod padding;
+mod parallel;
 mod path;
 mod train;
 mod weighting;

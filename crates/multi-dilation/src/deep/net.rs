@@ -34,12 +34,12 @@ pub struct DeepBlock {
     pub weighting: Option<BranchWeighting>,
 }
 
-/// What flows between blocks: one tensor, or one per branch.
-// One value lives between two blocks, moved once: boxing the tensor would buy nothing.
-#[allow(clippy::large_enum_variant)]
+/// What flows between blocks: one tensor, or the branches stacked on the batch axis,
+/// branch-major (`[branches * batch, channels, h, w]`), the layout the fused kernel takes and
+/// gives, so that the branches are split only where they are pooled.
 enum Features {
     Merged(Tensor<4>),
-    Branches(Vec<Tensor<4>>),
+    Stacked(Tensor<4>),
 }
 
 /// A deep multi-dilation classifier: blocks of one kernel at several dilations, the branches
@@ -84,18 +84,20 @@ impl DeepMultiDilationNet {
     /// The last block's output pooled over scales, `[batch, channels, h, w]`, before the head.
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let mut features = Features::Merged(images);
+        let mut count = 1;
         for block in &self.blocks {
-            let branches = block.forward(features, self.kernels);
+            count = block.branch_count(self.kernels);
+            let stacked = block.forward(features, self.kernels);
             features = match self.pool_at {
                 PoolAt::EveryBlock => {
-                    Features::Merged(self.pool(branches, block.weighting.as_ref()))
+                    Features::Merged(self.pool(stacked.chunk(count, 0), block.weighting.as_ref()))
                 }
-                PoolAt::BeforeHead => Features::Branches(branches),
+                PoolAt::BeforeHead => Features::Stacked(stacked),
             };
         }
         match features {
             Features::Merged(x) => x,
-            Features::Branches(branches) => self.pool(branches, self.weighting.as_ref()),
+            Features::Stacked(x) => self.pool(x.chunk(count, 0), self.weighting.as_ref()),
         }
     }
 
@@ -145,31 +147,49 @@ impl DeepMultiDilationNet {
 }
 
 impl DeepBlock {
-    /// The block's branches from the previous block's features.
-    fn forward(&self, features: Features, kernels: Kernels) -> Vec<Tensor<4>> {
-        let branches = match (kernels, features) {
-            (Kernels::Shared, Features::Merged(x)) => self.convs[0].forward_branches(x),
-            (Kernels::Shared, Features::Branches(xs)) => self.convs[0].forward_parallel(xs),
-            (Kernels::Independent, Features::Merged(x)) => self
-                .convs
-                .iter()
-                .map(|conv| conv.forward(x.clone()))
-                .collect(),
-            (Kernels::Independent, Features::Branches(xs)) => self
-                .convs
-                .iter()
-                .zip(xs)
-                .map(|(conv, x)| conv.forward(x))
-                .collect(),
+    /// The number of branches: the shared convolution's dilations, or one independent
+    /// convolution per branch.
+    fn branch_count(&self, kernels: Kernels) -> usize {
+        match kernels {
+            Kernels::Shared => self.convs[0].dilations().len(),
+            Kernels::Independent => self.convs.len(),
+        }
+    }
+
+    /// The block's branches, stacked on the batch axis branch-major, from the previous
+    /// block's features.
+    fn forward(&self, features: Features, kernels: Kernels) -> Tensor<4> {
+        let count = self.branch_count(kernels);
+        let stacked = match (kernels, features) {
+            (Kernels::Shared, Features::Merged(x)) => {
+                Tensor::cat(self.convs[0].forward_branches(x), 0)
+            }
+            (Kernels::Shared, Features::Stacked(x)) => self.convs[0].forward_parallel_stacked(x),
+            (Kernels::Independent, Features::Merged(x)) => Tensor::cat(
+                self.convs
+                    .iter()
+                    .map(|conv| conv.forward(x.clone()))
+                    .collect(),
+                0,
+            ),
+            (Kernels::Independent, Features::Stacked(x)) => Tensor::cat(
+                self.convs
+                    .iter()
+                    .zip(x.chunk(count, 0))
+                    .map(|(conv, x)| conv.forward(x))
+                    .collect(),
+                0,
+            ),
         };
-        let count = branches.len();
-        // The branches stacked on the batch axis from the norm on: ReLU and pooling act on each
-        // image alone, and one shared norm needs them stacked anyway.
-        let stacked = match &self.norm {
-            None => Tensor::cat(branches, 0),
-            Some(BlockNorm::PerBranch(norm)) => Tensor::cat(norm.forward(branches), 0),
-            Some(BlockNorm::Shared(norm)) => norm.forward(Tensor::cat(branches, 0)),
+        // ReLU and pooling act on each image alone, and a norm shared by the branches takes
+        // them stacked; only per-branch statistics need the branches apart.
+        let normalized = match &self.norm {
+            None => stacked,
+            Some(BlockNorm::PerBranch(norm)) => {
+                Tensor::cat(norm.forward(stacked.chunk(count, 0)), 0)
+            }
+            Some(BlockNorm::Shared(norm)) => norm.forward(stacked),
         };
-        max_pool2d(relu(stacked), MaxPoolOptions::new([2, 2])).chunk(count, 0)
+        max_pool2d(relu(normalized), MaxPoolOptions::new([2, 2]))
     }
 }

@@ -291,18 +291,21 @@ pub fn multi_dilation_conv2d_concat(
     run("multi_dilation_conv2d_concat", x, weight, bias, geometry)
 }
 
-/// Branch-parallel: `branches[i]` convolved with the one `weight` (and `bias`) at
-/// `dilations[i]`, 'same' padding, `epilogue` applied, stacked on the batch axis branch-major:
-/// `[dilations.len() * batch, out, ceil(h / sh), ceil(w / sw)]`, whose `chunk(n, 0)` gives the
-/// branches. One operation for every branch; in backward the kernel gradient is summed over the
-/// branches inside it.
+/// Branch-parallel on branches stacked on the batch axis, branch-major: `x` is
+/// `[dilations.len() * batch, in, h, w]`, its `i`-th block of `batch` images is branch `i`'s
+/// input, convolved with the one `weight` (and `bias`) at `dilations[i]`, 'same' padding,
+/// `epilogue` applied. The output is stacked the same way,
+/// `[dilations.len() * batch, out, ceil(h / sh), ceil(w / sw)]`, so `chunk(n, 0)` gives the
+/// branches and the output of one layer is the input of the next. One operation for every
+/// branch; in backward the kernel gradient is summed over the branches inside it.
 ///
-/// [`MultiDilationConv2d::forward_parallel`](crate::MultiDilationConv2d::forward_parallel)
-/// calls this when its [`ExecutionPath`](crate::ExecutionPath) selects the fused kernel.
+/// [`MultiDilationConv2d::forward_parallel`](crate::MultiDilationConv2d::forward_parallel) and
+/// [`forward_parallel_stacked`](crate::MultiDilationConv2d::forward_parallel_stacked) call this
+/// when their [`ExecutionPath`](crate::ExecutionPath) selects the fused kernel.
 ///
 /// # Panics
-/// Panics if [`is_supported`] is false, if `branches` and `dilations` differ in length, or if
-/// the branches differ in shape.
+/// Panics if [`is_supported`] is false, or if the batch of `x` is not a multiple of
+/// `dilations.len()`.
 ///
 /// # Example
 /// ```
@@ -313,8 +316,9 @@ pub fn multi_dilation_conv2d_concat(
 /// let a = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
 /// let b = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
 /// let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Default, &device);
+/// let stacked = Tensor::cat(vec![a.clone(), b.clone()], 0);
 /// let both = fused::multi_dilation_conv2d_parallel(
-///     vec![a.clone(), b.clone()], w.clone(), None, [1, 1], &[1, 2], Epilogue::None,
+///     stacked, w.clone(), None, [1, 1], &[1, 2], Epilogue::None,
 /// );
 /// let expected = Tensor::cat(
 ///     vec![conv2d_same(a, w.clone(), None, [1, 1], 1, 1), conv2d_same(b, w, None, [1, 1], 2, 1)],
@@ -324,25 +328,20 @@ pub fn multi_dilation_conv2d_concat(
 /// assert!((both - expected).abs().max().into_scalar::<f32>() < 1e-5);
 /// ```
 pub fn multi_dilation_conv2d_parallel(
-    branches: Vec<Tensor<4>>,
+    x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     stride: [usize; 2],
     dilations: &[usize],
     epilogue: Epilogue,
 ) -> Tensor<4> {
-    crate::branches::check_branch_list(
-        &branches,
-        dilations.len(),
-        "fused::multi_dilation_conv2d_parallel",
-    );
+    crate::branches::check_stacked(&x, dilations.len(), "fused::multi_dilation_conv2d_parallel");
     let geometry = FusedGeometry {
         stride,
         dilations: dilations.to_vec(),
         epilogue,
         per_branch_input: true,
     };
-    let x = Tensor::cat(branches, 0);
     run("multi_dilation_conv2d_parallel", x, weight, bias, geometry)
 }
 

@@ -19,3 +19,4 @@ mod parallel_fixtures;
 mod paths;
 mod persistence;
 mod quickstart;
+mod stacked;

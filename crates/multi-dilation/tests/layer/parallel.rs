@@ -2,13 +2,13 @@
 //! references: direct loops with padding found by search, burn's conv2d on each branch alone,
 //! a direct 2-D convolution with the Gaussian, and finite differences.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use multi_dilation::blur::{branch_sigma, gaussian_blur, gaussian_taps};
 use multi_dilation::{ExecutionPath, MultiDilationConv2d};
 
 use crate::common::*;
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     let plain = Case::new([2, 3], [3, 3], [2, 2, 9, 8]);
     let mut strided = Case::new([3, 4], [2, 3], [1, 3, 10, 9]);
     strided.stride = [2, 1];
@@ -96,6 +96,48 @@ fn parallel_grads(layer: &MultiDilationConv2d, inputs: &[Tensor<4>]) -> Vec<Vec<
     all
 }
 
+/// The reference for a branch-parallel layer of `case` (weights from `seed`) on `inputs`: each
+/// branch a one-dilation layer of its own (burn's conv2d and its backward), the weight and bias
+/// gradients summed over the branches by hand. The results of `sum_i sum(y_i * r_i)` in the
+/// order of [`parallel_grads`]: outputs, input gradients, weight gradient, bias gradient.
+pub fn branches_alone(
+    case: &Case,
+    seed: u64,
+    inputs: &[Tensor<4>],
+    device: &Device,
+) -> Vec<Vec<f32>> {
+    let n = case.dilations.len();
+    let mut want: Vec<Vec<f32>> = vec![Vec::new(); 2 * n];
+    let mut shared_grads: Vec<Vec<f32>> = Vec::new();
+    for (i, &d) in case.dilations.iter().enumerate() {
+        let single = case
+            .layer(seed, device)
+            .with_dilations(vec![d])
+            .unwrap()
+            .with_path(ExecutionPath::PerDilation);
+        let x = inputs[i].clone().require_grad();
+        let y = single.forward(x.clone());
+        let grads = (y.clone() * tensor(y.dims(), 70 + i as u64, device))
+            .sum()
+            .backward();
+        want[i] = host(y);
+        want[n + i] = host(x.grad(&grads).unwrap());
+        let mut own = vec![host(single.weight.val().grad(&grads).unwrap())];
+        if let Some(bias) = &single.bias {
+            own.push(host(bias.val().grad(&grads).unwrap()));
+        }
+        if shared_grads.is_empty() {
+            shared_grads = own;
+        } else {
+            for (sum, g) in shared_grads.iter_mut().zip(own) {
+                sum.iter_mut().zip(g).for_each(|(s, g)| *s += g);
+            }
+        }
+    }
+    want.extend(shared_grads);
+    want
+}
+
 #[test]
 fn forward_parallel_gradients_equal_each_branch_alone_summed() {
     let device = device().autodiff();
@@ -103,37 +145,7 @@ fn forward_parallel_gradients_equal_each_branch_alone_summed() {
         let inputs: Vec<Tensor<4>> = (0..case.dilations.len())
             .map(|i| case.x(30 + i as u64, &device))
             .collect();
-        // Reference: each branch a one-dilation layer of its own (burn's conv2d and its
-        // backward), the weight and bias gradients summed over the branches by hand.
-        let n = case.dilations.len();
-        let mut want: Vec<Vec<f32>> = vec![Vec::new(); 2 * n];
-        let mut shared_grads: Vec<Vec<f32>> = Vec::new();
-        for (i, &d) in case.dilations.iter().enumerate() {
-            let single = case
-                .layer(40 + c as u64, &device)
-                .with_dilations(vec![d])
-                .unwrap()
-                .with_path(ExecutionPath::PerDilation);
-            let x = inputs[i].clone().require_grad();
-            let y = single.forward(x.clone());
-            let grads = (y.clone() * tensor(y.dims(), 70 + i as u64, &device))
-                .sum()
-                .backward();
-            want[i] = host(y);
-            want[n + i] = host(x.grad(&grads).unwrap());
-            let mut own = vec![host(single.weight.val().grad(&grads).unwrap())];
-            if let Some(bias) = &single.bias {
-                own.push(host(bias.val().grad(&grads).unwrap()));
-            }
-            if shared_grads.is_empty() {
-                shared_grads = own;
-            } else {
-                for (sum, g) in shared_grads.iter_mut().zip(own) {
-                    sum.iter_mut().zip(g).for_each(|(s, g)| *s += g);
-                }
-            }
-        }
-        want.extend(shared_grads);
+        let want = branches_alone(&case, 40 + c as u64, &inputs, &device);
         for path in paths_for(&device, case.groups) {
             let layer = case.layer(40 + c as u64, &device).with_path(path);
             let got = parallel_grads(&layer, &inputs);
