@@ -8,8 +8,8 @@
 #       package for a machine without one
 #   bash benches/gpu.sh run [gpu_bench args]
 #       there (or here on lavapipe with --quick): the exactness check and the timings of the
-#       fused kernels against the per-dilation path, then PyTorch on the same shapes; JSON in
-#       $OUT (default .gpu/out), the table on stderr
+#       fused kernels against the per-dilation path, then PyTorch on the same shapes; JSON and
+#       the table in $OUT (default .gpu/out), the table on stderr too
 #
 # With the device tool: run `bash benches/gpu.sh run` with carry [".gpu", ".gl"].
 # `run` exits with gpu_bench's status: 1 when the fused kernels differ from the per-dilation
@@ -41,7 +41,8 @@ build() {
 run() {
     local out="${OUT:-.gpu/out}"
     mkdir -p "$out"
-    if ! ldconfig -p 2>/dev/null | grep -q libvulkan && ls .gl/*.deb >/dev/null 2>&1; then
+    # grep reads all of ldconfig's output (no -q): an early exit would fail the pipeline.
+    if ! ldconfig -p 2>/dev/null | grep libvulkan >/dev/null && ls .gl/*.deb >/dev/null 2>&1; then
         for f in .gl/*.deb; do dpkg -x "$f" /; done
         ldconfig
     fi
@@ -58,7 +59,12 @@ run() {
     local start=$SECONDS
     "$bin" "$@" >"$out/burn.json" || status=$?
     echo "gpu.sh: gpu_bench took $((SECONDS - start)) s (status $status)"
-    PYTHONUNBUFFERED=1 python3 benches/torch_gpu.py "$out/burn.json" >"$out/report.json"
+    if [ ! -s "$out/burn.json" ]; then
+        echo "gpu.sh: gpu_bench printed no report"
+        return "$((status == 0 ? 1 : status))"
+    fi
+    PYTHONUNBUFFERED=1 python3 benches/torch_gpu.py "$out/burn.json" >"$out/report.json" \
+        2> >(tee "$out/table.txt" >&2)
     return "$status"
 }
 
