@@ -171,6 +171,17 @@ fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// The largest `|fused - per_dilation| / max(1, |per_dilation|)` over the output and the three
 /// gradients of `case` (one shared input, or with `parallel` one input per dilation), merged by
 /// `merge`, on `device` (an autodiff device).
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use multi_dilation::Merge;
+/// use multi_dilation_benches::gpu::{CASES, relative_error};
+///
+/// // Flex has a fused kernel too (the CPU one), so the check runs there as well.
+/// let device = Device::flex().autodiff();
+/// assert!(relative_error(&CASES[0], Merge::Concat, true, &device) <= 1e-4);
+/// ```
 pub fn relative_error(case: &Case, merge: Merge, parallel: bool, device: &Device) -> f64 {
     let fused = case_layer(case, merge, device);
     let per_dilation = fused.clone().with_path(ExecutionPath::PerDilation);
@@ -194,6 +205,17 @@ pub fn relative_error(case: &Case, merge: Merge, parallel: bool, device: &Device
 /// The median time in milliseconds of `shape`'s layer by `path` (the fused kernel or the
 /// per-dilation path), forward or with `backward` forward+backward, with one shared input or
 /// with `parallel` one input per dilation, each call waited for on the device.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use multi_dilation::ExecutionPath;
+/// use multi_dilation_benches::gpu::{GPU_SHAPES, quick, time_ms};
+///
+/// let s3 = quick(&GPU_SHAPES[0]);
+/// let ms = time_ms(&s3, ExecutionPath::Fused, true, true, &Device::flex(), 1);
+/// assert!(ms > 0.0);
+/// ```
 pub fn time_ms(
     shape: &Shape,
     path: ExecutionPath,
@@ -230,6 +252,13 @@ pub fn time_ms(
 }
 
 /// Whether `Auto` takes the fused kernel on `device` for an `f32` layer without groups.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+///
+/// assert!(multi_dilation_benches::gpu::auto_takes_fused(&Device::flex()));
+/// ```
 pub fn auto_takes_fused(device: &Device) -> bool {
     ExecutionPath::Auto.uses_fused(device, DType::F32, 1)
 }

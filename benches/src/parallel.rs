@@ -57,6 +57,19 @@ pub fn stacked_input(shape: &Shape, device: &Device, grad: bool) -> Tensor<4> {
 
 /// One forward (and, if `backward`, backward) pass of the branch-parallel layer on stacked
 /// branches (`forward_parallel_stacked`), waited for.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use multi_dilation::ExecutionPath;
+/// use multi_dilation_benches::{SHAPES, run_parallel_stacked, stacked_input};
+///
+/// let device = Device::flex().autodiff();
+/// let s1 = &SHAPES[0];
+/// let x = stacked_input(s1, &device, true);
+/// assert_eq!(x.dims()[0], 3 * s1.batch); // three dilations, branch-major
+/// run_parallel_stacked(&s1.layer(ExecutionPath::Auto, &device), &x, true);
+/// ```
 pub fn run_parallel_stacked(layer: &MultiDilationConv2d, x: &Tensor<4>, backward: bool) {
     let total = layer.forward_parallel_stacked(x.clone()).sum();
     if backward {
