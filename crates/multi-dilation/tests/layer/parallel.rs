@@ -8,7 +8,7 @@ use multi_dilation::{ExecutionPath, MultiDilationConv2d};
 
 use crate::common::*;
 
-pub fn cases() -> Vec<Case> {
+fn cases() -> Vec<Case> {
     let plain = Case::new([2, 3], [3, 3], [2, 2, 9, 8]);
     let mut strided = Case::new([3, 4], [2, 3], [1, 3, 10, 9]);
     strided.stride = [2, 1];
@@ -77,7 +77,7 @@ fn forward_parallel_equals_direct_loops_per_branch() {
 }
 
 /// Output and gradients (inputs, weight, bias) of `sum_i sum(y_i * r_i)`.
-fn parallel_grads(layer: &MultiDilationConv2d, inputs: &[Tensor<4>]) -> Vec<Vec<f32>> {
+pub fn parallel_grads(layer: &MultiDilationConv2d, inputs: &[Tensor<4>]) -> Vec<Vec<f32>> {
     let inputs: Vec<Tensor<4>> = inputs.iter().map(|x| x.clone().require_grad()).collect();
     let outputs = layer.forward_parallel(inputs.clone());
     let loss = outputs
@@ -100,12 +100,7 @@ fn parallel_grads(layer: &MultiDilationConv2d, inputs: &[Tensor<4>]) -> Vec<Vec<
 /// branch a one-dilation layer of its own (burn's conv2d and its backward), the weight and bias
 /// gradients summed over the branches by hand. The results of `sum_i sum(y_i * r_i)` in the
 /// order of [`parallel_grads`]: outputs, input gradients, weight gradient, bias gradient.
-pub fn branches_alone(
-    case: &Case,
-    seed: u64,
-    inputs: &[Tensor<4>],
-    device: &Device,
-) -> Vec<Vec<f32>> {
+fn branches_alone(case: &Case, seed: u64, inputs: &[Tensor<4>], device: &Device) -> Vec<Vec<f32>> {
     let n = case.dilations.len();
     let mut want: Vec<Vec<f32>> = vec![Vec::new(); 2 * n];
     let mut shared_grads: Vec<Vec<f32>> = Vec::new();
@@ -138,23 +133,34 @@ pub fn branches_alone(
     want
 }
 
-#[test]
-fn forward_parallel_gradients_equal_each_branch_alone_summed() {
+/// For every case and every path the device offers, `results` of the layer (the order of
+/// [`parallel_grads`]) equal [`branches_alone`]; inputs from `input_seed` on, weights from
+/// `weight_seed` on.
+pub fn assert_equals_branches_alone(
+    input_seed: u64,
+    weight_seed: u64,
+    results: impl Fn(&MultiDilationConv2d, &[Tensor<4>]) -> Vec<Vec<f32>>,
+) {
     let device = device().autodiff();
     for (c, case) in cases().into_iter().enumerate() {
         let inputs: Vec<Tensor<4>> = (0..case.dilations.len())
-            .map(|i| case.x(30 + i as u64, &device))
+            .map(|i| case.x(input_seed + i as u64, &device))
             .collect();
-        let want = branches_alone(&case, 40 + c as u64, &inputs, &device);
+        let want = branches_alone(&case, weight_seed + c as u64, &inputs, &device);
         for path in paths_for(&device, case.groups) {
-            let layer = case.layer(40 + c as u64, &device).with_path(path);
-            let got = parallel_grads(&layer, &inputs);
+            let layer = case.layer(weight_seed + c as u64, &device).with_path(path);
+            let got = results(&layer, &inputs);
             assert_eq!(got.len(), want.len());
             for (k, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_close(g, w, 1e-4, &format!("case {c} {path:?} result {k}"));
             }
         }
     }
+}
+
+#[test]
+fn forward_parallel_gradients_equal_each_branch_alone_summed() {
+    assert_equals_branches_alone(30, 40, parallel_grads);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 use multi_dilation::{ExecutionPath, MultiDilationConv2d};
 
 use crate::common::*;
-use crate::parallel::{branches_alone, cases};
+use crate::parallel::{assert_equals_branches_alone, parallel_grads};
 
 /// [`branches_alone`]'s results for the stacked form: `x` is the inputs stacked branch-major,
 /// the loss weights `r_i` are stacked the same way, and the output and input gradient are split
@@ -34,21 +34,7 @@ fn stacked_grads(layer: &MultiDilationConv2d, inputs: &[Tensor<4>]) -> Vec<Vec<f
 
 #[test]
 fn forward_parallel_stacked_equals_each_branch_alone() {
-    let device = device().autodiff();
-    for (c, case) in cases().into_iter().enumerate() {
-        let inputs: Vec<Tensor<4>> = (0..case.dilations.len())
-            .map(|i| case.x(50 + i as u64, &device))
-            .collect();
-        let want = branches_alone(&case, 60 + c as u64, &inputs, &device);
-        for path in paths_for(&device, case.groups) {
-            let layer = case.layer(60 + c as u64, &device).with_path(path);
-            let got = stacked_grads(&layer, &inputs);
-            assert_eq!(got.len(), want.len());
-            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert_close(g, w, 1e-4, &format!("case {c} {path:?} result {k}"));
-            }
-        }
-    }
+    assert_equals_branches_alone(50, 60, stacked_grads);
 }
 
 #[test]
@@ -60,24 +46,7 @@ fn anti_aliased_stacked_branches_equal_the_list_form() {
     // The list form with one conv2d per dilation: its blur is tested against a direct 2-D
     // convolution with the Gaussian (`parallel.rs`).
     let reference = anti_aliased(&case, ExecutionPath::PerDilation, &device);
-    let want = {
-        let xs: Vec<_> = inputs.iter().map(|x| x.clone().require_grad()).collect();
-        let ys = reference.forward_parallel(xs.clone());
-        let loss = ys
-            .iter()
-            .enumerate()
-            .map(|(i, y)| (y.clone() * tensor(y.dims(), 70 + i as u64, &device)).sum())
-            .reduce(|a, b| a + b)
-            .unwrap();
-        let grads = loss.backward();
-        let mut all: Vec<Vec<f32>> = ys.into_iter().map(host).collect();
-        all.extend(xs.iter().map(|x| host(x.grad(&grads).unwrap())));
-        all.push(host(reference.weight.val().grad(&grads).unwrap()));
-        all.push(host(
-            reference.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
-        ));
-        all
-    };
+    let want = parallel_grads(&reference, &inputs);
     for path in paths_for(&device, 1) {
         let layer = anti_aliased(&case, path, &device);
         let got = stacked_grads(&layer, &inputs);
