@@ -1,7 +1,7 @@
 //! Backward against finite differences and the direct-loop gradients: every strategy, every
 //! choice of gradients asked for, and GEMMs split across threads.
 
-use super::super::backward::{Strategy, backward_with};
+use super::super::backward::{Strategy, backward_with, lane_sum};
 use super::super::{Plan, Threads, backward, forward, gemm_threads};
 use super::plans;
 use super::reference::{direct, input_len, loss, reference_grads, values};
@@ -197,4 +197,31 @@ fn gemms_split_across_threads_equal_the_direct_loop() {
             }
         }
     });
+}
+
+/// The bias gradient's reduction against an f64 sum, on lengths that leave every remainder of
+/// its 16 lanes (none, one, fifteen) and none at all, within the bound of an f32 sum in any
+/// order (Higham 3.1); and on values where a dropped or repeated element would show: powers
+/// of two, whose f32 sum is exact.
+#[test]
+fn lane_sum_equals_the_sum() {
+    for (n, seed) in [
+        (0, 1),
+        (1, 2),
+        (15, 3),
+        (16, 4),
+        (17, 5),
+        (47, 6),
+        (1000, 7),
+    ] {
+        let values = values(n, seed);
+        let exact: f64 = values.iter().map(|v| f64::from(*v)).sum();
+        let size: f64 = values.iter().map(|v| f64::from(v.abs())).sum();
+        let bound = (n + 1) as f64 * f64::from(f32::EPSILON) * size;
+        let got = f64::from(lane_sum(&values));
+        assert!((got - exact).abs() <= bound, "{n} values: {got} vs {exact}");
+        let powers: Vec<f32> = (0..n).map(|k| (k % 20) as f32 * 2f32.powi(-5)).collect();
+        let exact: f32 = powers.iter().sum();
+        assert_eq!(lane_sum(&powers), exact, "{n} powers of two");
+    }
 }
