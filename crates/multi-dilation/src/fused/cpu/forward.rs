@@ -1,5 +1,6 @@
 //! Forward: for each (image, dilation), im2col blocks of the image times the kernel, written
-//! straight into that branch's map of the output.
+//! straight into that branch's map of the output, or the same map by Winograd's algorithm
+//! ([`ForwardStrategy`]).
 
 use rayon::prelude::*;
 
@@ -7,10 +8,13 @@ use super::gemm::{Mat, sgemm_rows};
 use super::gemm_threads;
 use super::groups;
 use super::plan::{Plan, Taps};
+pub(crate) use super::strategy::ForwardStrategy;
+use super::winograd::{self, Tiles};
 
 /// Forward: `[batch, dilations, out, ho, wo]` (`[dilations, batch, out, ho, wo]` for
 /// per-branch inputs) from input, kernel and bias (`[out]`, may be all
-/// zeros), with ReLU applied to each map as it is finished when `relu`.
+/// zeros), with ReLU applied to each map as it is finished when `relu`, by the strategy
+/// [`ForwardStrategy::select`] picks.
 pub(crate) fn forward(
     plan: &Plan,
     input: &[f32],
@@ -18,9 +22,43 @@ pub(crate) fn forward(
     bias: &[f32],
     relu: bool,
 ) -> Vec<f32> {
+    forward_with(
+        plan,
+        input,
+        kernel,
+        bias,
+        relu,
+        ForwardStrategy::select(plan),
+    )
+}
+
+/// [`forward`] by `strategy` (tests force each one).
+///
+/// # Panics
+/// Panics if `strategy` is [`ForwardStrategy::Winograd`] and the kernel is not 3x3 or the
+/// stride not 1.
+pub(crate) fn forward_with(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    relu: bool,
+    strategy: ForwardStrategy,
+) -> Vec<f32> {
     let (patch, positions) = (plan.patch(), plan.positions());
     let mut output = vec![0.0f32; plan.output_len()];
     if output.is_empty() {
+        return output;
+    }
+    if strategy == ForwardStrategy::Winograd {
+        assert!(
+            plan.kernel == [3, 3] && plan.stride == [1, 1],
+            "fused multi-dilation conv2d: the Winograd forward needs a 3x3 kernel at stride 1, \
+             got {:?} at stride {:?}",
+            plan.kernel,
+            plan.stride
+        );
+        by_winograd(plan, input, kernel, bias, relu, &mut output);
         return output;
     }
     // The bias as the kernel's last column, times a row of ones under each im2col block: the
@@ -64,4 +102,44 @@ pub(crate) fn forward(
             }
         });
     output
+}
+
+/// [`ForwardStrategy::Winograd`] into `output`: per (image, branch) map, the input transform,
+/// 16 GEMMs and the output transform ([`winograd`]).
+fn by_winograd(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    relu: bool,
+    output: &mut [f32],
+) {
+    let u = winograd::kernel_transform(plan, kernel);
+    let tiles: Vec<Tiles> = plan
+        .branches
+        .iter()
+        .map(|&(d, _, _)| Tiles::new(plan, d))
+        .collect();
+    let most = tiles.iter().map(|t| t.count).max().unwrap_or(0);
+    let maps = plan.batch * plan.branches.len();
+    let per_group = maps.div_ceil(groups());
+    let threads = gemm_threads(maps, 2.0 * (plan.map() * plan.patch()) as f64);
+    output
+        .par_chunks_mut(plan.map() * per_group)
+        .enumerate()
+        .for_each(|(group, maps)| {
+            let mut v = vec![0.0f32; 16 * plan.channels_in * most];
+            let mut m = vec![0.0f32; 16 * plan.channels_out * most];
+            let mut phase = Vec::new();
+            for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
+                let (image, branch) = plan.map_source(group * per_group + k);
+                let tiles = &tiles[branch];
+                let v = &mut v[..16 * plan.channels_in * tiles.count];
+                let m = &mut m[..16 * plan.channels_out * tiles.count];
+                let pixels = plan.pixels(input, image);
+                winograd::input_transform(plan, tiles, pixels, &mut phase, v);
+                winograd::multiply(plan, tiles, &u, v, m, threads);
+                winograd::output_transform(plan, tiles, m, bias, relu, map);
+            }
+        });
 }

@@ -12,7 +12,8 @@
 //! - [`im2col`]: builds those matrices block by block (and scatters columns back, col2im).
 //! - [`gemm`]: the single-threaded GEMM every product goes through (the crate's one `unsafe`).
 //! - [`forward`](mod@forward): per (image, dilation), im2col blocks of the input times the
-//!   kernel (bias as its last column), ReLU as each map is finished.
+//!   kernel (bias as its last column), ReLU as each map is finished; or, for wide 3x3 layers
+//!   at stride 1, [`winograd`]'s F(2x2, 3x3) ([`forward::ForwardStrategy`]).
 //! - [`backward`](mod@backward): per image and dilation, the input gradient and partial kernel
 //!   and bias gradients, by one of two strategies ([`backward::Strategy`]).
 //!
@@ -28,6 +29,7 @@ mod plan;
 mod strategy;
 #[cfg(test)]
 mod tests;
+mod winograd;
 
 use gemm::Threads;
 

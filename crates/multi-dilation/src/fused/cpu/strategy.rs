@@ -41,3 +41,38 @@ impl Strategy {
         }
     }
 }
+
+/// How [`forward`](super::forward::forward) computes each branch's map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ForwardStrategy {
+    /// Im2col blocks of the image (a row of ones under each for the bias) times the kernel.
+    Im2col,
+    /// 3x3 kernels at stride 1 only: Winograd's F(2x2, 3x3) on each phase of the dilation
+    /// ([`winograd`](super::winograd)), 16 multiplications per 2x2 outputs instead of 36.
+    Winograd,
+}
+
+impl ForwardStrategy {
+    /// The strategy [`forward`](super::forward::forward) uses for `plan`.
+    ///
+    /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, in GEMMs as deep as the
+    /// input channels, but its transforms cost about as much per tile and channel whatever the
+    /// depth: it is taken for 3x3 kernels at stride 1 with at least 256 channels in and out,
+    /// when there are at least two maps per thread (the transforms of one map run on one
+    /// thread). Measured (`docs/cpu_kernel.md`): 256 -> 256 channels at 28x28 (W256) forward
+    /// 28% faster and 512 -> 256 at 33x33 with dilations 6, 12, 18 (SEG) 8% faster; 64 channels
+    /// (S4, PAD) 10-110% slower, 32 (S3) 40% slower, and batch 1 with 512 channels (three maps
+    /// on two threads) 75% slower.
+    pub(crate) fn select(plan: &Plan) -> Self {
+        let maps = plan.batch * plan.branches.len();
+        if plan.kernel == [3, 3]
+            && plan.stride == [1, 1]
+            && plan.channels_in.min(plan.channels_out) >= 256
+            && maps >= 2 * rayon::current_num_threads()
+        {
+            Self::Winograd
+        } else {
+            Self::Im2col
+        }
+    }
+}

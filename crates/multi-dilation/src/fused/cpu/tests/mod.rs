@@ -9,10 +9,11 @@ mod reference;
 
 use std::ops::Range;
 
+use super::forward::{ForwardStrategy, forward_with};
 use super::plan::Taps;
 use super::{Plan, forward};
 pub(super) use reference::values;
-use reference::{direct, input_len};
+use reference::{direct, exact, input_len};
 
 /// Every geometry twice: with the default im2col blocks (one block on these sizes) and
 /// with one target row per block.
@@ -107,4 +108,146 @@ fn forward_equals_a_direct_loop() {
             assert_eq!(*a, b.max(0.0), "plan {p}: ReLU epilogue");
         }
     }
+}
+
+/// The Winograd forward, forced, against the direct loop on 3x3 kernels at stride 1: maps of
+/// odd and even sizes (phases of unequal sizes, tiles cut at the map's edge), dilations up to
+/// and past the map's size (phases of one row or column, and phases that do not exist), and
+/// per-branch inputs. Each output is a sum of 9 * in products of values below 1, which the
+/// transforms compute by adding and subtracting up to 16 of them in other orders: within 1e-5
+/// (the inputs' transforms are sums of four values; the kernel's, halves of sums of three).
+#[test]
+fn winograd_forward_equals_a_direct_loop() {
+    let plans = [
+        Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3], false),
+        Plan::new([1, 5, 9, 8], [3, 5, 3, 3], [1, 1], &[1, 4, 8, 9], false),
+        Plan::new([2, 2, 5, 11], [2, 2, 3, 3], [1, 1], &[3, 6, 12], false),
+        Plan::new([1, 1, 1, 1], [2, 1, 3, 3], [1, 1], &[1, 2], false),
+        Plan::new([6, 2, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
+    ];
+    for (p, plan) in plans.into_iter().enumerate() {
+        let input = values(input_len(&plan), 200 + p as u64);
+        let kernel = values(plan.channels_out * plan.patch(), 210 + p as u64);
+        let bias = values(plan.channels_out, 220 + p as u64);
+        let reference = direct(&plan, &input, &kernel, &bias);
+        for relu in [false, true] {
+            let got = forward_with(
+                &plan,
+                &input,
+                &kernel,
+                &bias,
+                relu,
+                ForwardStrategy::Winograd,
+            );
+            assert_eq!(got.len(), reference.len());
+            for (i, (a, b)) in got.iter().zip(&reference).enumerate() {
+                let b = if relu { b.max(0.0) } else { *b };
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "plan {p} relu {relu} index {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+/// The Winograd forward with many channels, against the convolution in `f64`: each output
+/// within the bound of a direct `f32` sum of its terms, `(9 * in + 1) * eps` times their
+/// sizes (Higham 3.1). Winograd sums transformed values instead (the GEMM over the channels,
+/// the transforms over a tile), so this is not a theorem for it but a requirement: F(2x2, 3x3)
+/// is measured far inside it (about 0.3 eps times the terms' size here, against 1441 allowed),
+/// while an error in the algorithm (a tap, a phase, a tile at the edge) is of the size of the
+/// outputs.
+#[test]
+fn winograd_forward_with_many_channels_is_within_its_rounding_bound() {
+    let plan = Plan::new([2, 160, 7, 9], [12, 160, 3, 3], [1, 1], &[1, 2, 4], false);
+    let input = values(input_len(&plan), 300);
+    let kernel = values(plan.channels_out * plan.patch(), 301);
+    let bias = values(plan.channels_out, 302);
+    let got = forward_with(
+        &plan,
+        &input,
+        &kernel,
+        &bias,
+        false,
+        ForwardStrategy::Winograd,
+    );
+    let reference = exact(&plan, &input, &kernel, &bias);
+    let eps = f64::from(f32::EPSILON);
+    let mut worst: f64 = 0.0;
+    for (i, (got, [value, size])) in got.iter().zip(&reference).enumerate() {
+        let error = (f64::from(*got) - value).abs();
+        let bound = 36.0 * (plan.channels_in + 16) as f64 * eps * size;
+        assert!(
+            error <= bound,
+            "output {i}: {got} vs {value} (bound {bound})"
+        );
+        worst = worst.max(error / (eps * size));
+    }
+    eprintln!("worst error / (eps * size): {worst}");
+}
+
+/// Winograd is taken for wide 3x3 layers at stride 1 with at least two maps per thread, and
+/// not otherwise (see `ForwardStrategy::select`).
+#[test]
+fn forward_strategy_follows_the_measured_rule() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool of two threads");
+    pool.install(|| {
+        let pick = |input, kernel, stride, dilations: &[usize]| {
+            ForwardStrategy::select(&Plan::new(input, kernel, stride, dilations, false))
+        };
+        let wide = [256, 256, 3, 3];
+        assert_eq!(
+            pick([4, 256, 28, 28], wide, [1, 1], &[1, 2, 3]),
+            ForwardStrategy::Winograd
+        );
+        assert_eq!(
+            pick([2, 512, 33, 33], [256, 512, 3, 3], [1, 1], &[6, 12, 18]),
+            ForwardStrategy::Winograd
+        );
+        // Too few maps for two threads, too few channels, another kernel or stride.
+        assert_eq!(
+            pick([1, 256, 28, 28], wide, [1, 1], &[1]),
+            ForwardStrategy::Im2col
+        );
+        assert_eq!(
+            pick([1, 256, 14, 14], wide, [1, 1], &[1, 2, 3]),
+            ForwardStrategy::Im2col
+        );
+        assert_eq!(
+            pick([8, 64, 56, 56], [64, 64, 3, 3], [1, 1], &[1, 2, 3]),
+            ForwardStrategy::Im2col
+        );
+        assert_eq!(
+            pick([4, 256, 28, 28], [128, 256, 3, 3], [1, 1], &[1, 2, 3]),
+            ForwardStrategy::Im2col
+        );
+        assert_eq!(
+            pick([4, 256, 28, 28], [256, 256, 5, 5], [1, 1], &[1, 2]),
+            ForwardStrategy::Im2col
+        );
+        assert_eq!(
+            pick([4, 256, 28, 28], wide, [2, 2], &[1, 2, 3]),
+            ForwardStrategy::Im2col
+        );
+    });
+}
+
+#[test]
+#[should_panic(expected = "the Winograd forward needs a 3x3 kernel at stride 1")]
+fn winograd_forward_rejects_other_kernels() {
+    let plan = Plan::new([1, 2, 6, 6], [2, 2, 5, 5], [1, 1], &[1], false);
+    let input = values(input_len(&plan), 1);
+    let kernel = values(plan.channels_out * plan.patch(), 2);
+    forward_with(
+        &plan,
+        &input,
+        &kernel,
+        &[0.0; 2],
+        false,
+        ForwardStrategy::Winograd,
+    );
 }

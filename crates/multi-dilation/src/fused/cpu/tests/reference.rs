@@ -70,6 +70,21 @@ pub(super) fn direct(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -
     out
 }
 
+/// The convolution in `f64`: each output's exact value and the sum of its terms' sizes
+/// (`|bias| + sum |x * w|`), the scale of any `f32` rounding error in computing it.
+pub(super) fn exact(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<[f64; 2]> {
+    let mut out = vec![[0.0; 2]; plan.output_len()];
+    for_each_term(plan, |at, o, term| {
+        let value = match term {
+            None => f64::from(bias[o]),
+            Some((x_at, w_at)) => f64::from(input[x_at]) * f64::from(kernel[w_at]),
+        };
+        out[at][0] += value;
+        out[at][1] += value.abs();
+    });
+    out
+}
+
 /// Which input image branch `n` of image `b` reads: image `b` of the one input, or, for
 /// per-branch inputs stacked branch-major on the batch axis, image `n * batch + b`.
 fn input_image(plan: &Plan, b: usize, n: usize) -> usize {
