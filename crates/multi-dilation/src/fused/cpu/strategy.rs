@@ -60,9 +60,9 @@ impl ForwardStrategy {
     /// depth: it is taken for 3x3 kernels at stride 1 with at least 256 channels in and out,
     /// when there are at least two maps per thread (the transforms of one map run on one
     /// thread). Measured (`docs/cpu_kernel.md`): 256 -> 256 channels at 28x28 (W256) forward
-    /// 28% faster and 512 -> 256 at 33x33 with dilations 6, 12, 18 (SEG) 8% faster; 64 channels
-    /// (S4, PAD) 10-110% slower, 32 (S3) 40% slower, and batch 1 with 512 channels (three maps
-    /// on two threads) 75% slower.
+    /// 28% faster and 512 -> 256 at 33x33 with dilations 6, 12, 18 (SEG) 8% faster; 128
+    /// channels even to 13% faster; 64 channels (S4, PAD) 10-110% slower, 32 (S3) 40% slower,
+    /// and batch 1 with 512 channels (three maps on two threads) 75% slower.
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
         if plan.kernel == [3, 3]
