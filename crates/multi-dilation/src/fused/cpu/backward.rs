@@ -16,6 +16,7 @@ use super::gemm_threads;
 use super::groups;
 use super::plan::Plan;
 pub(crate) use super::strategy::Strategy;
+use super::winograd;
 
 /// What [`backward`] computes: each gradient is `None` when not asked for.
 pub(crate) struct Grads {
@@ -52,10 +53,16 @@ pub(crate) fn backward_with(
 ) -> Grads {
     assert!(
         strategy == Strategy::Col2im || plan.stride == [1, 1],
-        "fused multi-dilation conv2d: the transposed-GEMM backward needs stride 1, got {:?}",
+        "fused multi-dilation conv2d: the {strategy:?} backward needs stride 1, got {:?}",
         plan.stride
     );
     let [want_input, want_kernel, want_bias] = want;
+    if strategy == Strategy::Winograd {
+        let rest = [false, want_kernel, want_bias];
+        let grads = backward_with(plan, input, kernel, grad_output, rest, Strategy::Col2im);
+        let input = want_input.then(|| winograd::input_gradient(plan, kernel, grad_output));
+        return Grads { input, ..grads };
+    }
     let pass = Pass::new(plan, input, kernel, grad_output, want, strategy);
     let image_len = plan.image();
     let mut grad_input = vec![0.0f32; if want_input { input.len() } else { 0 }];
@@ -179,7 +186,7 @@ impl<'a> Pass<'a> {
                 let blocks = input || kernel;
                 (None, blocks.then(|| plan.grad_taps(0).block_len()))
             }
-            Strategy::Col2im => (
+            Strategy::Col2im | Strategy::Winograd => (
                 kernel.then(|| plan.input_taps(0).block_len()),
                 input.then(|| plan.patch() * plan.positions()),
             ),
@@ -223,7 +230,7 @@ impl<'a> Pass<'a> {
                     &mut acc.kernel,
                     scratch,
                 ),
-                Strategy::Col2im => {
+                Strategy::Col2im | Strategy::Winograd => {
                     self.col2im(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
                 }
             }
@@ -339,7 +346,7 @@ impl<'a> Pass<'a> {
                     let value = entries.next().expect("out * cin * taps entries");
                     *value = match self.strategy {
                         Strategy::TransposedGemm => sums[(o * taps + t) * cin + c],
-                        Strategy::Col2im => sums[(c * taps + t) * out + o],
+                        Strategy::Col2im | Strategy::Winograd => sums[(c * taps + t) * out + o],
                     };
                 }
             }

@@ -15,7 +15,7 @@
 //!   kernel (bias as its last column), ReLU as each map is finished; or, for wide 3x3 layers
 //!   at stride 1, [`winograd`]'s F(2x2, 3x3) ([`forward::ForwardStrategy`]).
 //! - [`backward`](mod@backward): per image and dilation, the input gradient and partial kernel
-//!   and bias gradients, by one of two strategies ([`backward::Strategy`]).
+//!   and bias gradients, by one of three strategies ([`backward::Strategy`]).
 //!
 //! Threading: work is split with rayon over contiguous groups of (image, dilation) maps in
 //! forward and of images in backward ([`groups`]); each GEMM runs single-threaded, unless there

@@ -61,12 +61,17 @@ fn backward_equals_finite_differences() {
     }
 }
 
-/// The strategies that apply to `plan`: the transposed GEMM needs stride 1.
+/// The strategies that apply to `plan`: the transposed GEMM needs stride 1, Winograd a 3x3
+/// kernel at stride 1.
 fn strategies(plan: &Plan) -> Vec<Strategy> {
-    if plan.stride == [1, 1] {
-        vec![Strategy::TransposedGemm, Strategy::Col2im]
-    } else {
-        vec![Strategy::Col2im]
+    match (plan.stride, plan.kernel) {
+        ([1, 1], [3, 3]) => vec![
+            Strategy::TransposedGemm,
+            Strategy::Col2im,
+            Strategy::Winograd,
+        ],
+        ([1, 1], _) => vec![Strategy::TransposedGemm, Strategy::Col2im],
+        _ => vec![Strategy::Col2im],
     }
 }
 
@@ -109,7 +114,8 @@ fn every_backward_strategy_equals_the_direct_loop() {
 }
 
 /// [`Strategy::select`] takes the transposed GEMM only at stride 1, for the input gradient,
-/// when the input has at least half as many channels as the output.
+/// when the input has at least half as many channels as the output, and Winograd for the
+/// input gradient of wide 3x3 layers.
 #[test]
 fn backward_strategy_follows_the_channel_rule() {
     let plan =
@@ -123,6 +129,23 @@ fn backward_strategy_follows_the_channel_rule() {
     assert_eq!(select(&plan(16, 16, [2, 1]), all), Strategy::Col2im);
     let no_input = [false, true, true];
     assert_eq!(select(&plan(16, 16, [1, 1]), no_input), Strategy::Col2im);
+    // Where the forward takes Winograd (wide, and two maps per thread), so does the input
+    // gradient; without an input gradient there is nothing for it to do.
+    let wide = Plan::new(
+        [4, 256, 28, 28],
+        [256, 256, 3, 3],
+        [1, 1],
+        &[1, 2, 3],
+        false,
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool of two threads");
+    pool.install(|| {
+        assert_eq!(select(&wide, all), Strategy::Winograd);
+        assert_eq!(select(&wide, no_input), Strategy::Col2im);
+    });
 }
 
 #[test]
