@@ -316,15 +316,17 @@ pub(super) fn input_gradient(plan: &Plan, kernel: &[f32], grad_output: &[f32]) -
             turned[(c * out + o) * 9 + 8 - t] = *weight;
         }
     }
+    let stacked;
     let branch_major = if plan.per_branch_input {
-        grad_output.to_vec()
+        grad_output
     } else {
-        let mut stacked = vec![0.0; grad_output.len()];
+        let mut maps = vec![0.0; grad_output.len()];
         for (index, source) in grad_output.chunks_exact(map).enumerate() {
             let (b, n) = (index / branches, index % branches);
-            stacked[(n * batch + b) * map..][..map].copy_from_slice(source);
+            maps[(n * batch + b) * map..][..map].copy_from_slice(source);
         }
-        stacked
+        stacked = maps;
+        &stacked
     };
     let dilations: Vec<usize> = plan.branches.iter().map(|&(d, _, _)| d).collect();
     let transposed = Plan::new(
@@ -337,7 +339,7 @@ pub(super) fn input_gradient(plan: &Plan, kernel: &[f32], grad_output: &[f32]) -
     let zeros = vec![0.0; cin];
     let partial = forward_with(
         &transposed,
-        &branch_major,
+        branch_major,
         &turned,
         &zeros,
         false,
