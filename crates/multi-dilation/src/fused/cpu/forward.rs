@@ -4,12 +4,12 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{Mat, sgemm_rows};
+use super::gemm::{Mat, Threads, sgemm_rows};
 use super::gemm_threads;
 use super::groups;
 use super::plan::{Plan, Taps};
 pub(crate) use super::strategy::ForwardStrategy;
-use super::winograd::{self, Tiles};
+use super::winograd::{self, POINTS, Tiles};
 
 /// Forward: `[batch, dilations, out, ho, wo]` (`[dilations, batch, out, ho, wo]` for
 /// per-branch inputs) from input, kernel and bias (`[out]`, may be all
@@ -72,36 +72,54 @@ pub(crate) fn forward_with(
         ones_row: true,
         ..plan.input_taps(branch)
     };
-    // Contiguous groups of (image, branch) maps (see `groups`), one im2col block buffer each.
+    for_each_map(
+        plan,
+        &mut output,
+        || vec![0.0f32; taps(0).block_len()],
+        |cols, image, branch, map, threads| {
+            let pixels = plan.pixels(input, image);
+            taps(branch).blocks(pixels, cols, |columns, block| {
+                sgemm_rows(
+                    &mut map[columns.start..],
+                    positions,
+                    false,
+                    Mat::row_major(&kernel_bias, plan.channels_out, patch + 1),
+                    Mat::row_major(block, patch + 1, columns.len()),
+                    threads,
+                );
+            });
+            if relu {
+                for value in map.iter_mut() {
+                    *value = value.max(0.0);
+                }
+            }
+        },
+    );
+    output
+}
+
+/// Runs `f(scratch, image, branch, map, threads)` for every (image, branch) map of `output`,
+/// split into contiguous groups of maps (see `groups`), with one `scratch()` per group and
+/// each GEMM on the threads [`gemm_threads`] gives.
+fn for_each_map<S>(
+    plan: &Plan,
+    output: &mut [f32],
+    scratch: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize, usize, &mut [f32], Threads) + Sync,
+) {
     let maps = plan.batch * plan.branches.len();
     let per_group = maps.div_ceil(groups());
-    let threads = gemm_threads(maps, 2.0 * (plan.map() * (patch + 1)) as f64);
+    let threads = gemm_threads(maps, 2.0 * (plan.map() * (plan.patch() + 1)) as f64);
     output
         .par_chunks_mut(plan.map() * per_group)
         .enumerate()
         .for_each(|(group, maps)| {
-            let mut cols = vec![0.0f32; taps(0).block_len()];
+            let mut scratch = scratch();
             for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
                 let (image, branch) = plan.map_source(group * per_group + k);
-                let pixels = plan.pixels(input, image);
-                taps(branch).blocks(pixels, &mut cols, |columns, block| {
-                    sgemm_rows(
-                        &mut map[columns.start..],
-                        positions,
-                        false,
-                        Mat::row_major(&kernel_bias, plan.channels_out, patch + 1),
-                        Mat::row_major(block, patch + 1, columns.len()),
-                        threads,
-                    );
-                });
-                if relu {
-                    for value in map.iter_mut() {
-                        *value = value.max(0.0);
-                    }
-                }
+                f(&mut scratch, image, branch, map, threads);
             }
         });
-    output
 }
 
 /// [`ForwardStrategy::Winograd`] into `output`: per (image, branch) map, the input transform,
@@ -121,25 +139,25 @@ fn by_winograd(
         .map(|&(d, _, _)| Tiles::new(plan, d))
         .collect();
     let most = tiles.iter().map(|t| t.count).max().unwrap_or(0);
-    let maps = plan.batch * plan.branches.len();
-    let per_group = maps.div_ceil(groups());
-    let threads = gemm_threads(maps, 2.0 * (plan.map() * plan.patch()) as f64);
-    output
-        .par_chunks_mut(plan.map() * per_group)
-        .enumerate()
-        .for_each(|(group, maps)| {
-            let mut v = vec![0.0f32; 16 * plan.channels_in * most];
-            let mut m = vec![0.0f32; 16 * plan.channels_out * most];
-            let mut phase = Vec::new();
-            for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
-                let (image, branch) = plan.map_source(group * per_group + k);
-                let tiles = &tiles[branch];
-                let v = &mut v[..16 * plan.channels_in * tiles.count];
-                let m = &mut m[..16 * plan.channels_out * tiles.count];
-                let pixels = plan.pixels(input, image);
-                winograd::input_transform(plan, tiles, pixels, &mut phase, v);
-                winograd::multiply(plan, tiles, &u, v, m, threads);
-                winograd::output_transform(plan, tiles, m, bias, relu, map);
-            }
-        });
+    let (v_len, m_len) = (POINTS * plan.channels_in, POINTS * plan.channels_out);
+    for_each_map(
+        plan,
+        output,
+        || {
+            (
+                vec![0.0f32; v_len * most],
+                vec![0.0f32; m_len * most],
+                Vec::new(),
+            )
+        },
+        |(v, m, phase), image, branch, map, threads| {
+            let tiles = &tiles[branch];
+            let v = &mut v[..v_len * tiles.count];
+            let m = &mut m[..m_len * tiles.count];
+            let pixels = plan.pixels(input, image);
+            winograd::input_transform(plan, tiles, pixels, phase, v);
+            winograd::multiply(plan, tiles, &u, v, m, threads);
+            winograd::output_transform(plan, tiles, m, bias, relu, map);
+        },
+    );
 }

@@ -16,7 +16,7 @@ use super::gemm::{Mat, Threads, sgemm_rows};
 use super::plan::Plan;
 
 /// Entries of a transformed tile or kernel: 4x4.
-const POINTS: usize = 16;
+pub(super) const POINTS: usize = 16;
 
 /// The kernel `[out, in, 3, 3]` transformed to `[16, out, in]`: `U = G g G^T` for each
 /// (out, in) pair, with `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.

@@ -196,43 +196,78 @@ fn forward_strategy_follows_the_measured_rule() {
         .build()
         .expect("a pool of two threads");
     pool.install(|| {
-        let pick = |input, kernel, stride, dilations: &[usize]| {
-            ForwardStrategy::select(&Plan::new(input, kernel, stride, dilations, false))
-        };
         let wide = [256, 256, 3, 3];
-        assert_eq!(
-            pick([4, 256, 28, 28], wide, [1, 1], &[1, 2, 3]),
-            ForwardStrategy::Winograd
+        // Input, kernel, stride, dilations, and the strategy.
+        type Case = (
+            [usize; 4],
+            [usize; 4],
+            [usize; 2],
+            &'static [usize],
+            ForwardStrategy,
         );
-        assert_eq!(
-            pick([2, 512, 33, 33], [256, 512, 3, 3], [1, 1], &[6, 12, 18]),
-            ForwardStrategy::Winograd
-        );
-        // Too few maps for two threads, too few channels, another kernel or stride.
-        assert_eq!(
-            pick([1, 256, 28, 28], wide, [1, 1], &[1]),
-            ForwardStrategy::Im2col
-        );
-        assert_eq!(
-            pick([1, 256, 14, 14], wide, [1, 1], &[1, 2, 3]),
-            ForwardStrategy::Im2col
-        );
-        assert_eq!(
-            pick([8, 64, 56, 56], [64, 64, 3, 3], [1, 1], &[1, 2, 3]),
-            ForwardStrategy::Im2col
-        );
-        assert_eq!(
-            pick([4, 256, 28, 28], [128, 256, 3, 3], [1, 1], &[1, 2, 3]),
-            ForwardStrategy::Im2col
-        );
-        assert_eq!(
-            pick([4, 256, 28, 28], [256, 256, 5, 5], [1, 1], &[1, 2]),
-            ForwardStrategy::Im2col
-        );
-        assert_eq!(
-            pick([4, 256, 28, 28], wide, [2, 2], &[1, 2, 3]),
-            ForwardStrategy::Im2col
-        );
+        let cases: [Case; 8] = [
+            (
+                [4, 256, 28, 28],
+                wide,
+                [1, 1],
+                &[1, 2, 3],
+                ForwardStrategy::Winograd,
+            ),
+            (
+                [2, 512, 33, 33],
+                [256, 512, 3, 3],
+                [1, 1],
+                &[6, 12, 18],
+                ForwardStrategy::Winograd,
+            ),
+            // Too few maps for two threads, too few channels, another kernel or stride.
+            (
+                [1, 256, 28, 28],
+                wide,
+                [1, 1],
+                &[1],
+                ForwardStrategy::Im2col,
+            ),
+            (
+                [1, 256, 14, 14],
+                wide,
+                [1, 1],
+                &[1, 2, 3],
+                ForwardStrategy::Im2col,
+            ),
+            (
+                [8, 64, 56, 56],
+                [64, 64, 3, 3],
+                [1, 1],
+                &[1, 2, 3],
+                ForwardStrategy::Im2col,
+            ),
+            (
+                [4, 256, 28, 28],
+                [128, 256, 3, 3],
+                [1, 1],
+                &[1, 2, 3],
+                ForwardStrategy::Im2col,
+            ),
+            (
+                [4, 256, 28, 28],
+                [256, 256, 5, 5],
+                [1, 1],
+                &[1, 2],
+                ForwardStrategy::Im2col,
+            ),
+            (
+                [4, 256, 28, 28],
+                wide,
+                [2, 2],
+                &[1, 2, 3],
+                ForwardStrategy::Im2col,
+            ),
+        ];
+        for (input, kernel, stride, dilations, expected) in cases {
+            let plan = Plan::new(input, kernel, stride, dilations, false);
+            assert_eq!(ForwardStrategy::select(&plan), expected, "{plan:?}");
+        }
     });
 }
 
