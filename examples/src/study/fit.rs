@@ -1,5 +1,6 @@
-//! Training and evaluation of a study model on scaled digits: Adam with a cosine learning
-//! rate, the same budget for every model.
+//! Training and evaluation of a study model: Adam with a cosine learning rate, the same budget
+//! for every model, the validation error after every epoch, and the checkpoint with the lowest
+//! validation error kept for testing.
 
 use std::time::Instant;
 
@@ -7,16 +8,18 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use multi_dilation::{ConfigError, HeadPool};
+use multi_dilation::ConfigError;
 use multi_dilation_mnist::batcher::normalize;
 use multi_dilation_mnist::rng::SplitMix64;
 use multi_dilation_mnist::scale::ScaledDigit;
 
-use super::models::{ModelKind, StudyNet};
+use super::models::{ModelSpec, StudyNet};
+use super::select::BestCheckpoint;
+use super::sets::TrainingSet;
 use crate::training::at_least_one;
 
 /// The optimisation budget, the same for all models.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
     /// Passes over the training digits.
     pub epochs: usize,
@@ -53,6 +56,18 @@ impl Budget {
     }
 }
 
+/// A trained model and how it got there.
+pub struct Fitted {
+    /// The checkpoint with the lowest validation error (on the inference device).
+    pub model: StudyNet,
+    /// Validation error (%) after each epoch.
+    pub curve: Vec<f64>,
+    /// The epoch (from 1) of [`model`](Self::model).
+    pub best_epoch: usize,
+    /// Training time in seconds, validation passes left out.
+    pub seconds: f64,
+}
+
 /// Images `[n, 1, side, side]` (normalized as for MNIST) and labels of `digits`.
 pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let side = digits.first().map_or(28, |d| d.side);
@@ -65,38 +80,53 @@ pub fn batch(digits: &[&ScaledDigit], device: &Device) -> (Tensor<4>, Tensor<1, 
     )
 }
 
-/// A trained model (on the inference device) and its training time in seconds.
+/// Trains `spec` on `set` with `seed` (initialisation, data order and augmentation), measures
+/// the error on `valid` after every epoch, and returns the checkpoint with the lowest one.
 ///
 /// # Panics
 /// On a budget [`Budget::validate`] rejects, with its message; the command line
 /// (`scale_study`) validates the budgets before the study starts, so a user's value is an
-/// error there, not a panic here.
+/// error there, not a panic here. On an empty `set` or `valid`.
 pub fn train(
-    kind: ModelKind,
-    head: HeadPool,
-    digits: &[ScaledDigit],
+    spec: &ModelSpec,
+    set: &TrainingSet,
+    valid: &[ScaledDigit],
     budget: Budget,
     seed: u64,
     device: &Device,
-) -> (StudyNet, f64) {
+) -> Fitted {
     if let Err(err) = budget.validate() {
         panic!("{err}");
     }
+    assert!(
+        !set.digits.is_empty() && !valid.is_empty(),
+        "training needs digits to train and validate on"
+    );
     let autodiff = device.clone().autodiff();
     autodiff.seed(seed);
-    let side = digits.first().map_or(28, |d| d.side);
-    let mut model = kind.build(side, head, &autodiff);
+    let mut model = spec.build(set.digits[0].side, &autodiff);
     let mut optim = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-    let steps_per_epoch = digits.len().div_ceil(budget.batch_size);
-    // Read only inside the loop below, which runs only when there is a step: never 0 there.
-    let total = budget.epochs * steps_per_epoch;
-    let mut rng = SplitMix64::new(seed);
-    let start = Instant::now();
+    let total = budget.epochs * set.digits.len().div_ceil(budget.batch_size);
+    let mut order_rng = SplitMix64::new(seed);
+    // A stream of its own, so that the augmented model sees its digits in the same order as
+    // the others.
+    let mut augment_rng = SplitMix64::new(seed ^ 0xA5A5_5A5A_0F0F_F0F0);
+    let mut best = BestCheckpoint::new();
+    let mut curve = Vec::with_capacity(budget.epochs);
+    let mut seconds = 0.0;
     let mut step = 0;
     for _ in 0..budget.epochs {
+        let start = Instant::now();
+        let augmented;
+        let digits = if spec.augmented() {
+            augmented = set.augmented(&mut augment_rng);
+            &augmented
+        } else {
+            &set.digits
+        };
         let mut order: Vec<&ScaledDigit> = digits.iter().collect();
-        rng.shuffle(&mut order);
+        order_rng.shuffle(&mut order);
         for chunk in order.chunks(budget.batch_size) {
             let (images, targets) = batch(chunk, &autodiff);
             let loss = loss_fn.forward(model.forward(images), targets);
@@ -106,8 +136,19 @@ pub fn train(
             model = optim.step(lr, model, grads);
             step += 1;
         }
+        seconds += start.elapsed().as_secs_f64();
+        let inference = model.valid();
+        let error = 100.0 * (1.0 - accuracy(&inference, valid, device));
+        curve.push(error);
+        best.offer(error, inference);
     }
-    (model.valid(), start.elapsed().as_secs_f64())
+    let (best_epoch, model) = best.take().expect("at least one epoch ran");
+    Fitted {
+        model,
+        curve,
+        best_epoch,
+        seconds,
+    }
 }
 
 /// Fraction of `digits` that `model` classifies right.

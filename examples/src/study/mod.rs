@@ -1,76 +1,90 @@
-//! The scale-robustness study, second edition: does sharing one kernel across dilations help
-//! with digits of other sizes? The models of [`models::ModelKind`], one skeleton and one
-//! budget, trained on MNIST-scale realisations and on the scale-generalisation set (trained
-//! small, tested up to three times larger).
+//! The scale-robustness study, third edition: does sharing one kernel across dilations help
+//! with digits of other sizes? The models of [`models`] on one skeleton and one budget, trained
+//! on MNIST-scale realisations and on the scale-generalisation sets (trained small, tested up
+//! to three times larger), every choice made on validation data ([`select`]), the checkpoint
+//! with the lowest validation error tested, every result kept per seed.
+//!
+//! Order of work ([`run()`]): the sweep of sigma0 (the blur of the anti-aliased models) on
+//! enlarged validation digits; MNIST-scale (the best shared variant, then its head, chosen on
+//! the validation split, then the twin of the selected model); the convergence check (the
+//! selected model and its CNN with twice the budget); scale generalisation at every training
+//! seed.
 
 pub mod fit;
 pub mod models;
 pub mod plots;
 pub mod report;
+pub mod run;
+pub mod select;
+pub mod sets;
+pub mod store;
+pub mod targets;
 
-use std::path::Path;
-use std::time::Instant;
+pub use run::run;
+pub use sets::{StudyDigits, StudySets};
 
-use burn::data::dataset::Dataset;
-use burn::tensor::Device;
-use multi_dilation::HeadPool;
-use multi_dilation_mnist::scale::{
-    self, ScaledDigit, generalisation_factors, mnist_scale_sized, scale_generalisation,
-};
-use multi_dilation_mnist::{MnistDataset, MnistItem, SyntheticDigits};
-
-use fit::{Budget, accuracy, train};
-use models::{ModelKind, SharedVariant};
-use report::ModelResult;
+use fit::Budget;
+use multi_dilation::ConfigError;
+use multi_dilation_mnist::scale;
+use sets::SetSizes;
 
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StudyConfig {
-    /// MNIST-scale realisations (seeds).
+    /// MNIST-scale realisations (each also the training seed).
     pub realisations: Vec<u64>,
-    /// Split sizes (train, validation, test) of MNIST-scale.
-    pub sizes: [usize; 3],
+    /// Training seeds of the scale-generalisation models.
+    pub seeds: Vec<u64>,
+    /// Set sizes and scales.
+    pub sizes: SetSizes,
     /// Budget on MNIST-scale.
     pub budget: Budget,
-    /// Training digits of the scale-generalisation set.
-    pub generalisation_train: usize,
-    /// Test digits per scale factor of the scale-generalisation set.
-    pub generalisation_test: usize,
+    /// The convergence check's budget on the first realisation, if any.
+    pub long_budget: Option<Budget>,
     /// Budget on the scale-generalisation set.
     pub generalisation_budget: Budget,
-    /// Canvas side of the scale-generalisation set.
-    pub canvas: usize,
-    /// Scale of the training digits of the scale-generalisation set (of the 28x28 original).
-    pub train_scale: f64,
-    /// The skeleton's head pooling.
-    pub head: HeadPool,
+    /// The values of sigma0 swept.
+    pub sweep: Vec<f64>,
+    /// The training seeds of the sweep.
+    pub sweep_seeds: Vec<u64>,
 }
 
 impl StudyConfig {
-    /// The full study: three realisations of MNIST-scale (seeds 0 to 2, 10k/2k/50k), 5
-    /// epochs each; the scale-generalisation set with 10k training digits at scale 0.45 on a
-    /// 40x40 canvas, 5 epochs.
+    /// The full study: three realisations of MNIST-scale (10k/2k/50k) for 15 epochs, the
+    /// convergence check at 30; scale generalisation with 10k training digits at scale 0.45 on
+    /// a 40x40 canvas, 2k validation and 2k test digits per factor, 5 epochs, five training
+    /// seeds; sigma0 swept over 0.25, 0.5, 0.75 and 1 with two seeds.
     pub fn full() -> Self {
         let budget = Budget {
-            epochs: 5,
+            epochs: 15,
             batch_size: 64,
             learning_rate: 3e-3,
         };
         Self {
             realisations: (0..3).collect(),
-            sizes: scale::SPLIT_SIZES,
+            seeds: (0..5).collect(),
+            sizes: SetSizes {
+                mnist_scale: scale::SPLIT_SIZES,
+                generalisation: [10_000, 2_000, 2_000],
+                canvas: 40,
+                train_scale: 0.45,
+            },
             budget,
-            generalisation_train: 10_000,
-            generalisation_test: 2_000,
-            generalisation_budget: budget,
-            canvas: 40,
-            train_scale: 0.45,
-            head: HeadPool::GlobalMax,
+            long_budget: Some(Budget {
+                epochs: 2 * budget.epochs,
+                ..budget
+            }),
+            generalisation_budget: Budget {
+                epochs: 5,
+                ..budget
+            },
+            sweep: vec![0.25, 0.5, 0.75, 1.0],
+            sweep_seeds: vec![0, 1],
         }
     }
 
-    /// `--quick`: one realisation with 3k training and 5k test digits, 2 epochs; a smaller
-    /// scale-generalisation set (under 10 minutes on 2 cores).
+    /// `--quick`: one realisation with 3k training and 5k test digits, 2 epochs; smaller
+    /// scale-generalisation sets, two seeds, the sweep on one (under 10 minutes on 2 cores).
     pub fn quick() -> Self {
         let budget = Budget {
             epochs: 2,
@@ -78,16 +92,21 @@ impl StudyConfig {
         };
         Self {
             realisations: vec![0],
-            sizes: [3_000, 500, 5_000],
+            seeds: vec![0, 1],
+            sizes: SetSizes {
+                mnist_scale: [3_000, 500, 5_000],
+                generalisation: [3_000, 300, 500],
+                ..Self::full().sizes
+            },
             budget,
-            generalisation_train: 3_000,
-            generalisation_test: 500,
+            long_budget: None,
             generalisation_budget: budget,
-            ..Self::full()
+            sweep: Self::full().sweep,
+            sweep_seeds: vec![0],
         }
     }
 
-    /// A run of seconds for tests: tiny splits, one epoch.
+    /// A run of seconds for tests: tiny splits, one epoch (two in the convergence check).
     pub fn tiny() -> Self {
         let budget = Budget {
             epochs: 1,
@@ -96,229 +115,73 @@ impl StudyConfig {
         };
         Self {
             realisations: vec![0, 1],
-            sizes: [300, 50, 300],
+            seeds: vec![0, 1],
+            sizes: SetSizes {
+                mnist_scale: [300, 50, 300],
+                generalisation: [200, 30, 30],
+                canvas: 40,
+                train_scale: 0.45,
+            },
             budget,
-            generalisation_train: 200,
-            generalisation_test: 30,
+            long_budget: Some(Budget {
+                epochs: 2,
+                ..budget
+            }),
             generalisation_budget: budget,
-            canvas: 40,
-            train_scale: 0.45,
-            head: HeadPool::GlobalMax,
+            sweep: vec![0.5, 1.0],
+            sweep_seeds: vec![0],
         }
     }
-}
 
-/// MNIST's 60k training then 10k test digits, or built-in digits when MNIST is unavailable.
-pub struct StudyDigits {
-    /// The 70k (or fewer built-in) digits, training ones first.
-    pub all: Vec<MnistItem>,
-    /// How many of `all` come from the training set.
-    pub train_count: usize,
-    /// Where they come from, for the report.
-    pub source: String,
-}
-
-impl StudyDigits {
-    /// MNIST from `dir`.
-    pub fn mnist(dir: &Path) -> Result<Self, Box<dyn std::error::Error>> {
-        let train = MnistDataset::train(dir)?;
-        let test = MnistDataset::test(dir)?;
-        let mut all: Vec<MnistItem> = train.iter().collect::<Result<_, _>>()?;
-        let train_count = all.len();
-        all.extend(test.iter().collect::<Result<Vec<_>, _>>()?);
-        Ok(Self {
-            all,
-            train_count,
-            source: format!("MNIST ({})", dir.display()),
-        })
-    }
-
-    /// `count` built-in procedural digits (no download): the clean ones, which the study
-    /// rescales itself.
-    pub fn builtin(count: usize) -> Self {
-        let all: Vec<MnistItem> = SyntheticDigits::clean(count, 5)
-            .iter()
-            .map(|item| item.expect("built-in digits are generated, never missing"))
-            .collect();
-        Self {
-            train_count: count * 6 / 7,
-            all,
-            source: "built-in procedural digits".into(),
+    /// Checks the budgets and that there is something to run; the error names the field.
+    ///
+    /// # Example
+    /// ```
+    /// use multi_dilation_examples::study::StudyConfig;
+    ///
+    /// let config = StudyConfig { seeds: vec![], ..StudyConfig::quick() };
+    /// assert_eq!(config.validate().unwrap_err().field, "seeds");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.budget.validate().map_err(|e| e.nested("budget"))?;
+        if let Some(long) = &self.long_budget {
+            long.validate().map_err(|e| e.nested("long_budget"))?;
         }
-    }
-}
-
-/// Runs the study, writes `results.md`, `results.json` and the plots into `out` (the table
-/// and JSON again after every model, so an interrupted run leaves what it has), and returns
-/// the results. Progress goes to stdout, one line per trained model.
-///
-/// Order: every model of [`ModelKind::FIRST`] on each realisation; then the independent twin
-/// of the shared model with the lowest mean validation error, on the same realisations; then
-/// every model on the scale-generalisation set.
-pub fn run(
-    config: &StudyConfig,
-    digits: &StudyDigits,
-    out: &Path,
-    device: &Device,
-) -> Result<Vec<ModelResult>, Box<dyn std::error::Error>> {
-    config.budget.validate().map_err(|e| e.nested("budget"))?;
-    config
-        .generalisation_budget
-        .validate()
-        .map_err(|e| e.nested("generalisation_budget"))?;
-    std::fs::create_dir_all(out)?;
-    let start = Instant::now();
-    let mut kinds = ModelKind::FIRST.to_vec();
-    let mut results: Vec<ModelResult> = kinds.iter().map(|&k| ModelResult::new(k)).collect();
-    let splits = |seed: u64| {
-        let splits = mnist_scale_sized(&digits.all, seed, config.sizes);
-        println!(
-            "MNIST-scale realisation {seed}: {} train, {} validation, {} test (checksum of test {})",
-            splits.train.len(),
-            splits.valid.len(),
-            splits.test.len(),
-            &scale::checksum(&splits.test)[..16]
-        );
-        splits
-    };
-    let fit_all = |kinds: &[ModelKind], results: &mut [ModelResult], seed: u64| {
-        let splits = splits(seed);
-        for (kind, result) in kinds.iter().zip(results) {
-            let (model, seconds) = train(
-                *kind,
-                config.head,
-                &splits.train,
-                config.budget,
-                seed,
-                device,
-            );
-            let error = 100.0 * (1.0 - accuracy(&model, &splits.test, device));
-            let valid_error = 100.0 * (1.0 - accuracy(&model, &splits.valid, device));
-            (result.conv_parameters, result.parameters) = model.parameter_counts();
-            result.test_errors.push(error);
-            result.validation_errors.push(valid_error);
-            result.train_seconds.push(seconds);
-            println!(
-                "  {:<52} {:>6} params  test error {error:5.2}%  validation error {valid_error:5.2}%  trained in {seconds:.0} s",
-                kind.label(),
-                result.parameters,
-            );
+        self.generalisation_budget
+            .validate()
+            .map_err(|e| e.nested("generalisation_budget"))?;
+        let non_empty = |field: &str, len: usize| {
+            if len == 0 {
+                Err(ConfigError::new(field, &0, "must hold at least one value"))
+            } else {
+                Ok(())
+            }
+        };
+        non_empty("realisations", self.realisations.len())?;
+        non_empty("seeds", self.seeds.len())?;
+        non_empty("sweep", self.sweep.len())?;
+        non_empty("sweep_seeds", self.sweep_seeds.len())?;
+        if let Some(bad) = self.sweep.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
+            return Err(ConfigError::new(
+                "sweep",
+                bad,
+                "every sigma0 must be positive",
+            ));
         }
-    };
-    for &seed in &config.realisations {
-        fit_all(&kinds, &mut results, seed);
-        write_tables(out, &results)?;
+        let [train, valid, test] = self.sizes.mnist_scale;
+        let [g_train, g_valid, g_test] = self.sizes.generalisation;
+        for (field, value) in [
+            ("sizes.mnist_scale[0]", train),
+            ("sizes.mnist_scale[1]", valid),
+            ("sizes.mnist_scale[2]", test),
+            ("sizes.generalisation[0]", g_train),
+            ("sizes.generalisation[1]", g_valid),
+            ("sizes.generalisation[2]", g_test),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(field, &value, "must be at least 1"));
+            }
+        }
+        Ok(())
     }
-    let best = best_shared(&kinds, &results);
-    println!(
-        "best shared model: {}; training its twin",
-        best.kind().label()
-    );
-    let twin = ModelKind::Twin(best);
-    let mut twin_result = vec![ModelResult::new(twin)];
-    for &seed in &config.realisations {
-        fit_all(&[twin], &mut twin_result, seed);
-    }
-    kinds.push(twin);
-    results.extend(twin_result);
-    write_tables(out, &results)?;
-
-    let (train_digits, test_digits) = digits.all.split_at(digits.train_count);
-    let generalisation = scale_generalisation(
-        &train_digits[..config.generalisation_train.min(train_digits.len())],
-        &test_digits[..config.generalisation_test.min(test_digits.len())],
-        config.canvas,
-        config.train_scale,
-        &generalisation_factors(),
-    );
-    println!(
-        "scale generalisation: {} training digits at scale {} on {}x{}, {} test digits at each of {} scales",
-        generalisation.train.len(),
-        config.train_scale,
-        config.canvas,
-        config.canvas,
-        config.generalisation_test,
-        generalisation.test.len()
-    );
-    for (index, kind) in kinds.iter().enumerate() {
-        let result = &mut results[index];
-        let (model, seconds) = train(
-            *kind,
-            config.head,
-            &generalisation.train,
-            config.generalisation_budget,
-            0,
-            device,
-        );
-        result.generalisation = generalisation
-            .test
-            .iter()
-            .map(|(factor, test): &(f64, Vec<ScaledDigit>)| {
-                (*factor, 100.0 * accuracy(&model, test, device))
-            })
-            .collect();
-        let summary: Vec<String> = result
-            .generalisation
-            .iter()
-            .map(|(f, a)| format!("{f:.2}:{a:.0}"))
-            .collect();
-        println!(
-            "  {:<52} trained in {seconds:.0} s; accuracy by factor {}",
-            kind.label(),
-            summary.join(" ")
-        );
-        write_tables(out, &results)?;
-    }
-
-    let table = report::markdown(&results);
-    let minutes = start.elapsed().as_secs_f64() / 60.0;
-    let text = format!(
-        "{table}\nData: {}. Head pooling: {:?}. Budget: {} epochs, batch {}, Adam at {} (cosine); scale generalisation: {} training digits at scale {} on {}x{}, {} epochs. {:.1} min on {:?}.\n",
-        digits.source,
-        config.head,
-        config.budget.epochs,
-        config.budget.batch_size,
-        config.budget.learning_rate,
-        config.generalisation_train,
-        config.train_scale,
-        config.canvas,
-        config.canvas,
-        config.generalisation_budget.epochs,
-        minutes,
-        device
-    );
-    std::fs::write(out.join("results.md"), &text)?;
-    let caption = format!(
-        "Trained at scale {}, tested enlarged ({}x{} canvas)",
-        config.train_scale, config.canvas, config.canvas
-    );
-    plots::write(out, &results, &caption)?;
-    println!("\n{text}");
-    Ok(results)
-}
-
-/// The shared variant with the lowest mean MNIST-scale validation error (the test set plays no
-/// part in the choice).
-fn best_shared(kinds: &[ModelKind], results: &[ModelResult]) -> SharedVariant {
-    let error = |variant: SharedVariant| {
-        kinds
-            .iter()
-            .position(|&k| k == variant.kind())
-            .map_or(f64::INFINITY, |i| {
-                report::mean_std(&results[i].test_errors).0
-            })
-    };
-    ModelKind::SHARED
-        .into_iter()
-        .min_by(|a, b| error(*a).total_cmp(&error(*b)))
-        .expect("there are shared variants")
-}
-
-/// The table and the JSON of what is measured so far.
-fn write_tables(out: &Path, results: &[ModelResult]) -> std::io::Result<()> {
-    std::fs::write(out.join("results.md"), report::markdown(results))?;
-    std::fs::write(
-        out.join("results.json"),
-        serde_json::to_string_pretty(results).map_err(std::io::Error::other)?,
-    )
 }

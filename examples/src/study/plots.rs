@@ -1,15 +1,20 @@
-//! The study's two plots, as PNG and SVG: test error per model, and accuracy against the
-//! scale of the test digits.
+//! The study's plots, as PNG and SVG: MNIST-scale test error per model, accuracy against the
+//! scale of the test digits (mean ± sd bands over seeds), and the validation curves of the
+//! first realisation. Each has its legend beside the chart, where it hides nothing.
 
 use std::path::Path;
 
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::report::{ModelResult, mean_std};
+use super::models::ModelSpec;
+use super::report::{Group, mean_std};
+use super::select::Selections;
+use super::store::{Experiment, RunRecord};
 
-const SIZE: (u32, u32) = (1000, 640);
+const SIZE: (u32, u32) = (1200, 640);
+/// Width of the chart; the legend takes the rest.
+const CHART_WIDTH: u32 = 760;
 const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -42,49 +47,23 @@ fn register_font() -> PlotResult {
     result.clone().map_err(Into::into)
 }
 
-/// Draws with `draw` into a PNG file at `path`.
-fn png<F>(path: &Path, draw: F) -> PlotResult
-where
-    F: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> PlotResult,
-{
-    let mut pixels = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    {
-        let area = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
-        draw(&area)?;
+/// Draws with `$draw` (a function of a drawing area) into `{stem}.png` and `{stem}.svg` in
+/// `$dir`: once per backend, so the drawing code is written once, generic over the backend.
+macro_rules! both {
+    ($dir:expr, $stem:expr, $draw:expr) => {{
+        let mut pixels = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        {
+            let area = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+            $draw(&area)?;
+            area.present()?;
+        }
+        let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels).ok_or("bitmap size")?;
+        image.save($dir.join(format!("{}.png", $stem)))?;
+        let path = $dir.join(format!("{}.svg", $stem));
+        let area = SVGBackend::new(&path, SIZE).into_drawing_area();
+        $draw(&area)?;
         area.present()?;
-    }
-    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels).ok_or("bitmap size")?;
-    image.save(path)?;
-    Ok(())
-}
-
-/// Draws with `draw` into an SVG file at `path`.
-fn svg<F>(path: &Path, draw: F) -> PlotResult
-where
-    F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> PlotResult,
-{
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    draw(&area)?;
-    area.present()?;
-    Ok(())
-}
-
-/// The series legend at `position`, the same in both plots.
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    position: SeriesLabelPosition,
-) -> PlotResult
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()?;
-    Ok(())
+    }};
 }
 
 fn color(index: usize) -> RGBColor {
@@ -97,115 +76,226 @@ fn color(index: usize) -> RGBColor {
         RGBColor(140, 86, 75),
         RGBColor(227, 119, 194),
         RGBColor(127, 127, 127),
-    ][index % 8]
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+        RGBColor(0, 0, 0),
+    ][index % 11]
 }
 
-/// Test error per model: bars at the mean, whiskers at ± one standard deviation.
-fn draw_errors<DB: DrawingBackend>(
+/// The legend: a colour mark and a label per entry (wrapped to fit), in `area`.
+fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &[ModelResult],
+    entries: &[(String, RGBColor)],
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    let mut y = 60;
+    for (label, color) in entries {
+        area.draw(&Rectangle::new([(10, y - 6), (28, y + 6)], color.filled()))?;
+        for line in wrap(label, 52) {
+            area.draw(&Text::new(line, (36, y - 8), ("sans-serif", 14)))?;
+            y += 18;
+        }
+        y += 8;
+    }
+    Ok(())
+}
+
+/// `text` cut into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// The models to draw, with their runs in `experiment`, those without runs left out.
+fn series<'a>(
+    records: &'a [RunRecord],
+    specs: &[ModelSpec],
+    experiment: Experiment,
+) -> Vec<(Group<'a>, RGBColor)> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| (Group::of(records, experiment, spec), color(i)))
+        .filter(|(group, _)| !group.runs.is_empty())
+        .collect()
+}
+
+fn errors<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    groups: &[(Group<'_>, RGBColor)],
 ) -> PlotResult
 where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE)?;
-    let stats: Vec<(f64, f64)> = results.iter().map(|r| mean_std(&r.test_errors)).collect();
-    let top = stats.iter().map(|(m, s)| m + s).fold(0.0, f64::max) * 1.25 + 0.1;
-    let mut chart = ChartBuilder::on(area)
+    let (left, right) = area.split_horizontally(CHART_WIDTH);
+    let stats: Vec<(f64, f64)> = groups
+        .iter()
+        .map(|(g, _)| mean_std(&g.test_errors()))
+        .collect();
+    let top = stats.iter().map(|(m, s)| m + s).fold(0.0, f64::max) * 1.2 + 0.1;
+    let mut chart = ChartBuilder::on(&left)
         .caption(
-            "MNIST-scale test error (lower is better)",
-            ("sans-serif", 24),
+            "MNIST-scale test error, mean ± sd over realisations",
+            ("sans-serif", 22),
         )
         .margin(15)
-        .x_label_area_size(40)
+        .x_label_area_size(20)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..results.len() as f64, 0f64..top)?;
+        .build_cartesian_2d(0f64..groups.len() as f64, 0f64..top)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
         .y_desc("test error (%)")
         .draw()?;
-    for (i, ((mean, std), result)) in stats.iter().zip(results).enumerate() {
+    for (i, ((mean, std), (_, color))) in stats.iter().zip(groups).enumerate() {
         let x = i as f64;
-        chart
-            .draw_series([Rectangle::new(
-                [(x + 0.15, 0.0), (x + 0.85, *mean)],
-                color(i).filled(),
-            )])?
-            .label(result.model.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color(i).filled()));
+        chart.draw_series([Rectangle::new(
+            [(x + 0.15, 0.0), (x + 0.85, *mean)],
+            color.filled(),
+        )])?;
         chart.draw_series([PathElement::new(
             vec![(x + 0.5, mean - std), (x + 0.5, mean + std)],
             BLACK.stroke_width(2),
         )])?;
         chart.draw_series([Text::new(
             format!("{mean:.2}"),
-            (x + 0.4, mean + std + top * 0.02),
-            ("sans-serif", 16),
+            (x + 0.2, mean + std + top * 0.02),
+            ("sans-serif", 13),
         )])?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    let entries: Vec<(String, RGBColor)> =
+        groups.iter().map(|(g, c)| (g.label.clone(), *c)).collect();
+    legend(&right, &entries)
 }
 
-/// Accuracy against the scale factor of the test digits, one line per model.
-fn draw_generalisation<DB: DrawingBackend>(
+fn generalisation<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &[ModelResult],
-    caption: &str,
+    groups: &[(Group<'_>, RGBColor)],
 ) -> PlotResult
 where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE)?;
-    let factors: Vec<f64> = results
-        .first()
-        .map(|r| r.generalisation.iter().map(|(f, _)| *f).collect())
-        .unwrap_or_default();
-    let low = factors.first().copied().unwrap_or(1.0);
-    let high = factors.last().copied().unwrap_or(3.0);
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 24))
+    let (left, right) = area.split_horizontally(CHART_WIDTH);
+    let factors = multi_dilation_mnist::scale::generalisation_factors();
+    let mut chart = ChartBuilder::on(&left)
+        .caption(
+            "Trained small, tested enlarged: accuracy, mean ± sd over seeds",
+            ("sans-serif", 22),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d(low..high, 0f64..100f64)?;
+        .build_cartesian_2d(1f64..3f64, 0f64..100f64)?;
     chart
         .configure_mesh()
         .x_desc("size of the test digits / size of the training digits")
         .y_desc("test accuracy (%)")
         .draw()?;
-    for (i, result) in results.iter().enumerate() {
-        chart
-            .draw_series(LineSeries::new(
-                result.generalisation.iter().copied(),
-                color(i).stroke_width(3),
-            ))?
-            .label(result.model.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color(i).stroke_width(3))
-            });
-        chart.draw_series(
-            result
-                .generalisation
-                .iter()
-                .map(|&p| Circle::new(p, 3, color(i).filled())),
-        )?;
+    for (group, color) in groups {
+        let stats: Vec<(f64, f64, f64)> = factors
+            .iter()
+            .map(|&f| {
+                let (m, s) = mean_std(&group.accuracy_at(f));
+                (f, m, s)
+            })
+            .collect();
+        let band: Vec<(f64, f64)> = stats
+            .iter()
+            .map(|&(f, m, s)| (f, m + s))
+            .chain(stats.iter().rev().map(|&(f, m, s)| (f, m - s)))
+            .collect();
+        chart.draw_series([Polygon::new(band, color.mix(0.18).filled())])?;
+        chart.draw_series(LineSeries::new(
+            stats.iter().map(|&(f, m, _)| (f, m)),
+            color.stroke_width(3),
+        ))?;
     }
-    legend(&mut chart, SeriesLabelPosition::LowerMiddle)
+    let entries: Vec<(String, RGBColor)> =
+        groups.iter().map(|(g, c)| (g.label.clone(), *c)).collect();
+    legend(&right, &entries)
 }
 
-/// Writes `errors.{png,svg}` and `scale.{png,svg}` into `dir`; `caption` titles the
-/// scale-generalisation plot.
-pub fn write(dir: &Path, results: &[ModelResult], caption: &str) -> PlotResult {
+fn convergence<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    curves: &[(String, RGBColor, Vec<f64>)],
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let (left, right) = area.split_horizontally(CHART_WIDTH);
+    let epochs = curves
+        .iter()
+        .map(|(_, _, c)| c.len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let top = curves
+        .iter()
+        .flat_map(|(_, _, c)| c.iter().skip(1))
+        .fold(1.0f64, |a, &b| a.max(b))
+        .min(30.0)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&left)
+        .caption(
+            "MNIST-scale validation error after each epoch (first realisation)",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1f64..epochs as f64, 0f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("validation error (%)")
+        .draw()?;
+    for (_, color, curve) in curves {
+        let points = curve.iter().enumerate().map(|(i, e)| ((i + 1) as f64, *e));
+        chart.draw_series(LineSeries::new(points, color.stroke_width(2)))?;
+    }
+    let entries: Vec<(String, RGBColor)> = curves.iter().map(|(l, c, _)| (l.clone(), *c)).collect();
+    legend(&right, &entries)
+}
+
+/// Writes `errors`, `scale` and `convergence` (`.png` and `.svg`) into `dir`.
+///
+/// # Errors
+/// When no font is found or a file cannot be written.
+pub fn write(dir: &Path, records: &[RunRecord], selections: &Selections) -> PlotResult {
     register_font()?;
-    png(&dir.join("errors.png"), |area| draw_errors(area, results))?;
-    svg(&dir.join("errors.svg"), |area| draw_errors(area, results))?;
-    png(&dir.join("scale.png"), |area| {
-        draw_generalisation(area, results, caption)
-    })?;
-    svg(&dir.join("scale.svg"), |area| {
-        draw_generalisation(area, results, caption)
-    })?;
+    let specs = selections.all_models();
+    let mnist = series(records, &specs, Experiment::MnistScale);
+    both!(dir, "errors", |area| errors(area, &mnist));
+    let general = series(records, &specs, Experiment::Generalisation);
+    both!(dir, "scale", |area| generalisation(area, &general));
+    let mut curves: Vec<(String, RGBColor, Vec<f64>)> = Vec::new();
+    for (group, color) in &mnist {
+        if let Some(first) = group.runs.first() {
+            curves.push((group.label.clone(), *color, first.validation_curve.clone()));
+        }
+    }
+    for (i, spec) in selections.compared().iter().enumerate() {
+        let long = Group::of(records, Experiment::MnistScaleLong, spec);
+        if let Some(run) = long.runs.first() {
+            let label = format!("{}, twice the budget", long.label);
+            curves.push((label, color(specs.len() + i), run.validation_curve.clone()));
+        }
+    }
+    both!(dir, "convergence", |area| convergence(area, &curves));
     Ok(())
 }
