@@ -6,7 +6,8 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor};
 
-use crate::{DeepMultiDilationNet, MultiDilationNet};
+use crate::deep::DeepMultiDilationNet;
+use crate::net::MultiDilationNet;
 
 /// A batch of images and their classes.
 #[derive(Debug, Clone)]
@@ -94,7 +95,8 @@ mod steps {
     use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
     use super::ClassificationBatch;
-    use crate::{DeepMultiDilationNet, MultiDilationNet};
+    use crate::deep::DeepMultiDilationNet;
+    use crate::net::MultiDilationNet;
 
     /// burn's training steps for a classifier with a `forward_loss`.
     macro_rules! classifier_steps {
