@@ -207,12 +207,10 @@ pub fn is_supported(device: &Device, dtype: DType, groups: usize) -> bool {
 
 /// Whether the fused kernel is the faster path on `device`, so that
 /// [`ExecutionPath::Auto`](crate::ExecutionPath::Auto) takes it. On Flex it is, for every
-/// geometry: in `benches/compare.sh`'s 24 rows (S1-S4 and six shape classes: wide channels,
-/// batch 1, large dilations against the map, 5x5 and 7x7 kernels, stride 2; forward and
-/// forward+backward), one conv2d per dilation took 1.2 to 8 times as long in six runs, except
-/// one row of one disturbed run where it was 10% faster, so a rule on the geometry would pick
-/// the fused kernel everywhere (`docs/performance.md`). Not yet on a GPU, where burn's own
-/// convolutions are tuned kernels and `benches/gpu.sh` compares both paths.
+/// geometry: in every undisturbed run of `benches/compare.sh`, one conv2d per dilation was
+/// slower on every shape, so a rule on the geometry would pick the fused kernel everywhere
+/// (`docs/performance.md`). Not yet on a GPU, where burn's own convolutions are tuned kernels
+/// and `benches/gpu.sh` compares both paths.
 ///
 /// # Example
 /// ```

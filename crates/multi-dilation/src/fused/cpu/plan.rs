@@ -4,7 +4,6 @@
 
 use std::ops::Range;
 
-use super::{BLOCK_BYTES, BLOCK_COLUMNS};
 use crate::padding::{same_output_size, same_padding};
 
 /// The sizes of one fused convolution, and the 'same' padding of each dilation.
@@ -198,6 +197,17 @@ impl Plan {
         }
     }
 }
+
+/// The size of one block of an im2col matrix: small enough that the GEMM consumes each block
+/// while it is still in the core's L2 cache, instead of reading back a matrix of several
+/// megabytes from memory (the sizes measured are in `docs/cpu_kernel.md`).
+const BLOCK_BYTES: usize = 512 * 1024;
+
+/// The fewest columns (output positions) of one im2col block, which wins over [`BLOCK_BYTES`]
+/// on wide layers: every GEMM packs the whole kernel before multiplying it by the block, at
+/// about the cost of 16 multiply-adds per element, so a block of `n` columns spends about
+/// `16 / n` of its time packing (6% at 256).
+const BLOCK_COLUMNS: usize = 256;
 
 /// An im2col gather: row `(c, i, j)`, column `(ty, tx)` of the matrix holds
 /// `source[c, ty * sy + start_y + i * step_y, tx * sx + start_x + j * step_x]`, or 0 where that

@@ -1,16 +1,17 @@
 //! Tests of the CPU kernel against direct loops: the im2col matrices against their definition,
 //! forward against the convolution as a loop ([`reference`]), and in [`backward`] every
-//! backward [`Strategy`](super::backward::Strategy), forced, against gradients by direct loops
-//! and by finite differences. Every plan is tested twice, with the default im2col blocks and cut
-//! into one-row blocks. The GEMM wrapper's tests are in [`gemm`](super::gemm).
+//! [`BackwardStrategy`](super::strategy::BackwardStrategy), forced, against gradients by
+//! direct loops and by finite differences. Every plan is tested twice, with the default im2col
+//! blocks and cut into one-row blocks. The GEMM wrapper's tests are in [`gemm`](super::gemm).
 
 mod backward;
 mod reference;
 
 use std::ops::Range;
 
-use super::forward::{ForwardStrategy, forward_with};
+use super::forward::forward_using;
 use super::plan::Taps;
+use super::strategy::ForwardStrategy;
 use super::{Plan, forward};
 pub(super) use reference::values;
 use reference::{direct, exact, input_len};
@@ -131,7 +132,7 @@ fn winograd_forward_equals_a_direct_loop() {
         let bias = values(plan.channels_out, 220 + p as u64);
         let reference = direct(&plan, &input, &kernel, &bias);
         for relu in [false, true] {
-            let got = forward_with(
+            let got = forward_using(
                 &plan,
                 &input,
                 &kernel,
@@ -164,7 +165,7 @@ fn winograd_forward_with_many_channels_is_within_its_rounding_bound() {
     let input = values(input_len(&plan), 300);
     let kernel = values(plan.channels_out * plan.patch(), 301);
     let bias = values(plan.channels_out, 302);
-    let got = forward_with(
+    let got = forward_using(
         &plan,
         &input,
         &kernel,
@@ -277,7 +278,7 @@ fn winograd_forward_rejects_other_kernels() {
     let plan = Plan::new([1, 2, 6, 6], [2, 2, 5, 5], [1, 1], &[1], false);
     let input = values(input_len(&plan), 1);
     let kernel = values(plan.channels_out * plan.patch(), 2);
-    forward_with(
+    forward_using(
         &plan,
         &input,
         &kernel,
