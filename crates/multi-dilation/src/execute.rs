@@ -212,12 +212,13 @@ pub(crate) fn run(
     Branches::Separate(branches.into_iter().map(|b| epilogue.apply(b)).collect())
 }
 
-/// The output of an empty batch or image (zeros of the output's shape), made here rather than
-/// by a convolution: in burn 0.22.1 the conv2d weight gradient on an empty map fails (its
-/// output gradient becomes the kernel of a convolution with a zero-length axis,
-/// burn-backend's `conv2d_weight_grad_no_groups`), and `Tensor::slice`/`cat` give empty
-/// results no autodiff graph (burn-tensor `api/base.rs`), so this output has none either.
-/// To see it, remove this guard and run `tests/layer/edge.rs`.
+/// The output of an empty batch or image: zeros of the output's shape, made here rather than by
+/// a convolution, for three behaviours of burn 0.22.1. Its conv2d gives an image of zero rows
+/// an output of one row (the 'same' padding makes the padded height positive); on Flex, the
+/// backward of a convolution over an empty batch panics (`burn-flex` `ops/reduce.rs:1172`, a
+/// slice past the end of the empty gradient); and `Tensor::slice` and `Tensor::cat` give empty
+/// results no autodiff graph, so this output has none either. To see them, remove this guard
+/// and run `tests/layer/edge.rs` with the empty cases kept in its gradient test.
 fn empty(conv: &Conv, inputs: &Inputs<4>, out: usize, count: usize) -> Branches<4> {
     let x = inputs.first();
     let [batch, _, h, w] = x.dims();

@@ -7,7 +7,6 @@ use burn::tensor::{Shape, TensorData};
 use super::cpu::{self, Plan};
 use super::{FusedGeometry, MultiDilationBackend, output_shape};
 use crate::epilogue::Epilogue;
-use crate::shape::BranchLayout;
 
 /// The contiguous `f32` values of `tensor`, and its shape.
 fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
@@ -38,7 +37,7 @@ fn plan(x: &[usize], weight: &[usize], geometry: &FusedGeometry) -> Plan {
         dims4(weight, "weight"),
         geometry.stride,
         &geometry.dilations,
-        geometry.layout == BranchLayout::Stacked,
+        geometry.layout,
     )
 }
 
