@@ -94,9 +94,9 @@ fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<2>, Tens
 mod steps {
     use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
-    use super::ClassificationBatch;
     use crate::deep::DeepMultiDilationNet;
     use crate::net::MultiDilationNet;
+    use crate::train::ClassificationBatch;
 
     /// burn's training steps for a classifier with a `forward_loss`.
     macro_rules! classifier_steps {

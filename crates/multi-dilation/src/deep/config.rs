@@ -10,7 +10,7 @@ use crate::branch_norm::BranchBatchNormConfig;
 use crate::config::MultiDilationConv2dConfig;
 use crate::error::ConfigError;
 use crate::execute::ExecutionPath;
-use crate::weighting::BranchWeightingConfig;
+use crate::weighting::{BranchWeighting, BranchWeightingConfig};
 
 /// Configuration of a [`DeepMultiDilationNet`]: blocks of multi-dilation convolution, branch
 /// normalization, ReLU and 2x2 max pooling, scale pooling at [`PoolAt`], a pooled linear head.
@@ -210,7 +210,7 @@ impl DeepMultiDilationNetConfig {
     }
 
     /// The learned scale pooling of `channels`-channel branches, when it is the one used.
-    fn weighting(&self, channels: usize, device: &Device) -> Option<crate::BranchWeighting> {
+    fn weighting(&self, channels: usize, device: &Device) -> Option<BranchWeighting> {
         (self.scale_pool == ScalePool::Weighted).then(|| {
             BranchWeightingConfig::new(self.dilations.len())
                 .with_channels(Some(channels))
