@@ -207,21 +207,33 @@ pub fn is_supported(device: &Device, dtype: DType, groups: usize) -> bool {
 
 /// Whether `device` (directly or under autodiff) is a Flex device with the CPU kernel compiled.
 pub(crate) fn is_flex(device: &Device) -> bool {
-    match device.clone().without_autodiff().as_dispatch() {
-        #[cfg(feature = "flex")]
-        burn::backend::DispatchDevice::Flex(_) => true,
-        _ => false,
-    }
+    #[cfg(feature = "flex")]
+    let flex = matches!(
+        device.clone().without_autodiff().as_dispatch(),
+        burn::backend::DispatchDevice::Flex(_)
+    );
+    #[cfg(not(feature = "flex"))]
+    let flex = {
+        let _ = device;
+        false
+    };
+    flex
 }
 
 /// Whether `device` (directly or under autodiff) is a CubeCL device with the CubeCL kernels
 /// compiled.
 fn is_cube(device: &Device) -> bool {
-    match device.clone().without_autodiff().as_dispatch() {
-        #[cfg(cube_kernels)]
-        burn::backend::DispatchDevice::Cube(_) => true,
-        _ => false,
-    }
+    #[cfg(cube_kernels)]
+    let cube = matches!(
+        device.clone().without_autodiff().as_dispatch(),
+        burn::backend::DispatchDevice::Cube(_)
+    );
+    #[cfg(not(cube_kernels))]
+    let cube = {
+        let _ = device;
+        false
+    };
+    cube
 }
 
 /// Every branch of `x` convolved with the one `weight` (and `bias`) at `dilations`, 'same'
