@@ -207,33 +207,25 @@ pub fn is_supported(device: &Device, dtype: DType, groups: usize) -> bool {
 
 /// Whether `device` (directly or under autodiff) is a Flex device with the CPU kernel compiled.
 pub(crate) fn is_flex(device: &Device) -> bool {
+    let device = device.clone().without_autodiff();
     #[cfg(feature = "flex")]
-    let flex = matches!(
-        device.clone().without_autodiff().as_dispatch(),
-        burn::backend::DispatchDevice::Flex(_)
-    );
-    #[cfg(not(feature = "flex"))]
-    let flex = {
-        let _ = device;
-        false
-    };
-    flex
+    if matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_)) {
+        return true;
+    }
+    let _ = device;
+    false
 }
 
 /// Whether `device` (directly or under autodiff) is a CubeCL device with the CubeCL kernels
 /// compiled.
 fn is_cube(device: &Device) -> bool {
+    let device = device.clone().without_autodiff();
     #[cfg(cube_kernels)]
-    let cube = matches!(
-        device.clone().without_autodiff().as_dispatch(),
-        burn::backend::DispatchDevice::Cube(_)
-    );
-    #[cfg(not(cube_kernels))]
-    let cube = {
-        let _ = device;
-        false
-    };
-    cube
+    if matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_)) {
+        return true;
+    }
+    let _ = device;
+    false
 }
 
 /// Every branch of `x` convolved with the one `weight` (and `bias`) at `dilations`, 'same'
