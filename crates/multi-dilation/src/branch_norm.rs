@@ -6,7 +6,7 @@ use burn::module::{Flag, Module, Param, RunningState};
 use burn::tensor::module::{batch_norm, batch_norm_train};
 use burn::tensor::{Device, Tensor};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// Configuration of a [`BranchBatchNorm`].
 ///
@@ -141,7 +141,7 @@ impl BranchBatchNorm {
     /// Panics if `branches` does not hold [`branches`](Self::branches) tensors of one shape,
     /// or if their channels differ from the module's.
     pub fn forward(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
-        crate::branches::check_branch_list(&branches, self.branches(), "BranchBatchNorm::forward");
+        crate::shape::check_branch_list(&branches, self.branches(), "BranchBatchNorm::forward");
         let channels = self.gamma.dims()[0];
         let dims = branches[0].dims();
         assert_eq!(

@@ -4,7 +4,11 @@ use burn::config::Config;
 use burn::module::Initializer;
 use burn::tensor::Device;
 
-use crate::{ConfigError, ExecutionPath, Merge, MultiDilationConv2d};
+use crate::conv::MultiDilationConv2d;
+use crate::error::ConfigError;
+use crate::execute::{ExecutionPath, FUSED_NEEDS, fused_supported};
+use crate::merge::Merge;
+use crate::shape::validate_dilations;
 
 /// Configuration of a [`MultiDilationConv2d`]: one kernel applied at several dilation rates.
 ///
@@ -132,19 +136,14 @@ impl MultiDilationConv2dConfig {
     pub fn try_init(&self, device: &Device) -> Result<MultiDilationConv2d, ConfigError> {
         self.validate()?;
         if self.path == ExecutionPath::Fused
-            && !crate::path::fused_available(
-                device,
-                device.settings().float_dtype.into(),
-                self.groups,
-            )
+            && !fused_supported(device, device.settings().float_dtype.into(), self.groups)
         {
             return Err(ConfigError::new(
                 "path",
                 &self.path,
                 format!(
                     "the fused kernel needs {}; got device {device:?}, groups {}",
-                    crate::path::FUSED_NEEDS,
-                    self.groups
+                    FUSED_NEEDS, self.groups
                 ),
             ));
         }
@@ -162,7 +161,16 @@ impl MultiDilationConv2dConfig {
             self.initializer
                 .init_with([channels_out], Some(fan_in), Some(fan_out), device)
         });
-        Ok(MultiDilationConv2d::from_parts(self, weight, bias))
+        Ok(MultiDilationConv2d {
+            weight,
+            bias,
+            stride: self.stride,
+            groups: self.groups,
+            dilations: self.dilations.clone(),
+            merge: self.merge,
+            path: self.path,
+            anti_alias: self.anti_alias,
+        })
     }
 
     /// Builds the layer on `device`.
@@ -173,23 +181,4 @@ impl MultiDilationConv2dConfig {
     pub fn init(&self, device: &Device) -> MultiDilationConv2d {
         self.try_init(device).unwrap_or_else(|err| panic!("{err}"))
     }
-}
-
-/// The rule every list of dilations obeys: not empty, every entry at least 1.
-pub(crate) fn validate_dilations(dilations: &[usize]) -> Result<(), ConfigError> {
-    if dilations.is_empty() {
-        return Err(ConfigError::new(
-            "dilations",
-            &dilations,
-            "at least one dilation is required",
-        ));
-    }
-    if dilations.contains(&0) {
-        return Err(ConfigError::new(
-            "dilations",
-            &dilations,
-            "every dilation must be at least 1",
-        ));
-    }
-    Ok(())
 }

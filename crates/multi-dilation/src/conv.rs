@@ -3,12 +3,14 @@
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
 
-use crate::blur::{branch_sigma, gaussian_blur};
-use crate::branches::{Branches, Inputs, fused};
-use crate::config::validate_dilations;
-use crate::functional::{multi_dilation_conv2d_branches, multi_dilation_conv2d_parallel};
+use crate::epilogue::Epilogue;
+use crate::error::ConfigError;
+use crate::execute::{self, Branches, Conv, ExecutionPath, Inputs};
+use crate::merge::Merge;
 use crate::padding::same_output_size;
-use crate::{ConfigError, Epilogue, ExecutionPath, Merge, MultiDilationConv2dConfig};
+use crate::shape::{
+    BranchLayout, check_branch_list, check_channels, check_stacked_on_batch, validate_dilations,
+};
 
 /// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
 /// 'same' padding, then merges the branches.
@@ -50,37 +52,20 @@ pub struct MultiDilationConv2d {
     pub weight: Param<Tensor<4>>,
     /// The one bias, `[out]`, if any.
     pub bias: Option<Param<Tensor<1>>>,
-    stride: [usize; 2],
-    groups: usize,
+    // Set by the config (`MultiDilationConv2dConfig::try_init`), which validates them.
+    pub(crate) stride: [usize; 2],
+    pub(crate) groups: usize,
     #[module(skip)]
-    dilations: Vec<usize>,
+    pub(crate) dilations: Vec<usize>,
     #[module(skip)]
-    merge: Merge,
+    pub(crate) merge: Merge,
     #[module(skip)]
-    path: ExecutionPath,
+    pub(crate) path: ExecutionPath,
     #[module(skip)]
-    anti_alias: Option<f64>,
+    pub(crate) anti_alias: Option<f64>,
 }
 
 impl MultiDilationConv2d {
-    /// The layer `config` describes, with these parameters (`config` is validated).
-    pub(crate) fn from_parts(
-        config: &MultiDilationConv2dConfig,
-        weight: Param<Tensor<4>>,
-        bias: Option<Param<Tensor<1>>>,
-    ) -> Self {
-        Self {
-            weight,
-            bias,
-            stride: config.stride,
-            groups: config.groups,
-            dilations: config.dilations.clone(),
-            merge: config.merge,
-            path: config.path,
-            anti_alias: config.anti_alias,
-        }
-    }
-
     /// Convolves `x` at every dilation and merges the branches.
     ///
     /// # Panics
@@ -119,8 +104,12 @@ impl MultiDilationConv2d {
     /// assert!(y.min().into_scalar::<f32>() >= 0.0); // a mean of rectified branches
     /// ```
     pub fn forward_with(&self, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
-        self.compute(Inputs::Shared(x), &self.dilations, epilogue)
-            .merge(self.merge, self.dilations.len())
+        self.run(
+            Inputs::One(BranchLayout::Shared, x),
+            &self.dilations,
+            epilogue,
+        )
+        .merge(self.merge, self.dilations.len())
     }
 
     /// Each branch unmerged, in the order of [`dilations`](Self::dilations); each is
@@ -130,93 +119,113 @@ impl MultiDilationConv2d {
     /// # Panics
     /// As [`forward`](Self::forward).
     pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        self.compute(Inputs::Shared(x), &self.dilations, Epilogue::None)
-            .into_branches(self.dilations.len())
+        self.run(
+            Inputs::One(BranchLayout::Shared, x),
+            &self.dilations,
+            Epilogue::None,
+        )
+        .into_list(self.dilations.len())
     }
 
-    /// The layer's one decision point: blurs the inputs when the layer anti-aliases,
-    /// resolves the [`ExecutionPath`] for them, then computes the branches at `dilations`,
-    /// with `epilogue` applied, by the fused kernel (one tensor holding every branch) or
-    /// by one conv2d per dilation (one tensor per branch).
-    pub(crate) fn compute(
-        &self,
-        inputs: Inputs,
-        dilations: &[usize],
-        epilogue: Epilogue,
-    ) -> Branches {
-        let dims = inputs.first().dims();
-        self.check_input(&dims);
-        if dims.contains(&0) {
-            // An empty batch or image has an empty output, made here: burn's convolution
-            // backward on Flex indexes into the empty tensor and panics. burn gives empty
-            // tensors no autodiff graph (its slice and cat return fresh empty tensors), so
-            // this output has none either.
-            let mut shape = self.output_shape(dims);
-            let device = inputs.first().device();
-            if let Inputs::Stacked(_) = inputs {
-                shape[1] = self.branch_channels();
-                return Branches::Stacked(Tensor::zeros(shape, &device));
-            }
-            shape[1] = self.branch_channels() * dilations.len();
-            return Branches::Concatenated(Tensor::zeros(shape, &device));
-        }
-        let inputs = self.blurred(inputs, dilations);
-        let weight = self.weight.val();
-        let bias = self.bias.as_ref().map(|bias| bias.val());
-        if self.path.resolve(inputs.first(), self.groups) {
-            return fused(inputs, weight, bias, self.stride, dilations, epilogue);
-        }
-        let branches = match inputs {
-            Inputs::Shared(x) => {
-                multi_dilation_conv2d_branches(x, weight, bias, self.stride, dilations, self.groups)
-            }
-            Inputs::PerBranch(xs) => multi_dilation_conv2d_parallel(
-                xs,
-                weight,
-                bias,
-                self.stride,
-                dilations,
-                self.groups,
-            ),
-            Inputs::Stacked(x) => multi_dilation_conv2d_parallel(
-                x.chunk(dilations.len(), 0),
-                weight,
-                bias,
-                self.stride,
-                dilations,
-                self.groups,
-            ),
-        };
-        Branches::Separate(branches.into_iter().map(|b| epilogue.apply(b)).collect())
+    /// Branch-parallel: `branches[i]` convolved at `dilations()[i]` with the one kernel and
+    /// bias, unmerged, one output per branch. This is how shared-dilation layers stack
+    /// (TridentNet): feed the outputs of one layer, after any per-branch operation, to the
+    /// next. Computed by the same [`path`](Self::path) as [`forward`](Self::forward); the
+    /// fused kernel runs every branch in one operation and sums the kernel gradient over the
+    /// branches inside it. With [`anti_alias`](Self::anti_alias), branch `i`'s input is blurred
+    /// for its dilation first.
+    ///
+    /// # Panics
+    /// Panics if `branches` does not hold one input per dilation, if the inputs differ in
+    /// shape, or on a wrong channel count as [`forward`](Self::forward).
+    ///
+    /// The list is joined into one tensor for the fused kernel and its output split again,
+    /// and in backward each split allocates a gradient of the whole output:
+    /// [`forward_parallel_stacked`](Self::forward_parallel_stacked) keeps the branches in one
+    /// tensor and spares both, for stacks of layers that can keep them so.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::MultiDilationConv2dConfig;
+    ///
+    /// let device = Device::default();
+    /// let first = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
+    /// let second = MultiDilationConv2dConfig::new([4, 8], [3, 3]).init(&device);
+    /// let x = Tensor::<4>::ones([2, 1, 10, 10], &device);
+    /// // Three branches (dilations 1, 2, 3), kept apart through two layers.
+    /// let branches = first.forward_branches(x);
+    /// let branches = second.forward_parallel(branches);
+    /// assert_eq!(branches.len(), 3);
+    /// assert_eq!(branches[2].dims(), [2, 8, 10, 10]);
+    /// ```
+    pub fn forward_parallel(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
+        let dilations = self.dilations();
+        check_branch_list(
+            &branches,
+            dilations.len(),
+            "MultiDilationConv2d::forward_parallel",
+        );
+        self.run(Inputs::List(branches), dilations, Epilogue::None)
+            .into_list(dilations.len())
     }
 
-    /// With [`anti_alias`](Self::anti_alias) `sigma0`, each branch's input blurred for its
-    /// dilation `d` (standard deviation `sigma0 * sqrt(d^2 - 1)`, see [`crate::blur`]);
-    /// otherwise the inputs unchanged.
-    fn blurred(&self, inputs: Inputs, dilations: &[usize]) -> Inputs {
-        let Some(sigma0) = self.anti_alias else {
-            return inputs;
+    /// Branch-parallel on branches stacked on the batch axis, branch-major: `x` is
+    /// `[n * batch, in, height, width]` with `n = dilations().len()`, its `i`-th block of
+    /// `batch` images is branch `i`'s input, convolved at `dilations()[i]` with the one kernel
+    /// and bias; the output is stacked the same way,
+    /// `[n * batch, out, ceil(height / sh), ceil(width / sw)]`. The same numbers as
+    /// [`forward_parallel`](Self::forward_parallel) on `x.chunk(n, 0)`, concatenated; on the
+    /// fused path `x` goes to the kernel as it is and its output comes back as it is, so a
+    /// stack of these layers with per-image operations between them (activations, pooling, a
+    /// `BatchNorm` shared by the branches) never splits or joins its branches.
+    ///
+    /// # Panics
+    /// Panics if the batch of `x` is not a multiple of the number of dilations, or on a wrong
+    /// channel count as [`forward`](Self::forward).
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use multi_dilation::MultiDilationConv2dConfig;
+    ///
+    /// let device = Device::default();
+    /// let layer = MultiDilationConv2dConfig::new([4, 8], [3, 3]).init(&device);
+    /// // Three branches (dilations 1, 2, 3) of two images each, branch-major.
+    /// let x = Tensor::<4>::ones([3 * 2, 4, 10, 10], &device);
+    /// let y = layer.forward_parallel_stacked(x.clone());
+    /// assert_eq!(y.dims(), [6, 8, 10, 10]);
+    /// let listed = Tensor::cat(layer.forward_parallel(x.chunk(3, 0)), 0);
+    /// let gap: f32 = (y - listed).abs().max().into_scalar();
+    /// assert!(gap < 1e-5);
+    /// ```
+    pub fn forward_parallel_stacked(&self, x: Tensor<4>) -> Tensor<4> {
+        let dilations = self.dilations();
+        check_stacked_on_batch(
+            &x,
+            dilations.len(),
+            "MultiDilationConv2d::forward_parallel_stacked",
+        );
+        self.run(
+            Inputs::One(BranchLayout::Stacked, x),
+            dilations,
+            Epilogue::None,
+        )
+        .into_stacked_on_batch(dilations.len())
+    }
+
+    /// The branches at `dilations` for `inputs`, by the route of [`execute::run`]: the
+    /// layer's parameters and settings, and nothing else, go down to it.
+    fn run(&self, inputs: Inputs<4>, dilations: &[usize], epilogue: Epilogue) -> Branches<4> {
+        let conv = Conv {
+            weight: self.weight.val(),
+            bias: self.bias.as_ref().map(|bias| bias.val()),
+            stride: self.stride,
+            groups: self.groups,
+            path: self.path,
+            anti_alias: self.anti_alias,
         };
-        let blur = |x: Tensor<4>, d: usize| gaussian_blur(x, branch_sigma(sigma0, d));
-        match inputs {
-            Inputs::Shared(x) => {
-                Inputs::PerBranch(dilations.iter().map(|&d| blur(x.clone(), d)).collect())
-            }
-            Inputs::PerBranch(xs) => Inputs::PerBranch(
-                xs.into_iter()
-                    .zip(dilations)
-                    .map(|(x, &d)| blur(x, d))
-                    .collect(),
-            ),
-            Inputs::Stacked(x) => Inputs::Stacked(Tensor::cat(
-                x.chunk(dilations.len(), 0)
-                    .into_iter()
-                    .zip(dilations)
-                    .map(|(x, &d)| blur(x, d))
-                    .collect(),
-                0,
-            )),
-        }
+        execute::run(&conv, inputs, dilations, epilogue)
     }
 
     /// One branch at `dilation`, which need not be one of the configured dilations (the shared
@@ -245,8 +254,12 @@ impl MultiDilationConv2d {
             dilation > 0,
             "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
         );
-        self.compute(Inputs::Shared(x), &[dilation], Epilogue::None)
-            .merge(Merge::Concat, 1)
+        self.run(
+            Inputs::One(BranchLayout::Shared, x),
+            &[dilation],
+            Epilogue::None,
+        )
+        .merge(Merge::Concat, 1)
     }
 
     /// The same module (the same parameters, shared, not copied) with other dilations: fewer
@@ -351,7 +364,7 @@ impl MultiDilationConv2d {
     /// assert_eq!(layer.output_shape([8, 1, 28, 27]), [8, 12, 14, 14]);
     /// ```
     pub fn output_shape(&self, input: [usize; 4]) -> [usize; 4] {
-        self.check_input(&input);
+        check_channels(&input, self.in_channels(), "MultiDilationConv2d");
         let [batch, _, height, width] = input;
         [
             batch,
@@ -359,15 +372,6 @@ impl MultiDilationConv2d {
             same_output_size(height, self.stride[0]),
             same_output_size(width, self.stride[1]),
         ]
-    }
-
-    fn check_input(&self, dims: &[usize; 4]) {
-        let channels = self.in_channels();
-        assert_eq!(
-            dims[1], channels,
-            "MultiDilationConv2d: expected an input of shape [batch, {channels}, height, width], \
-             got {dims:?}"
-        );
     }
 }
 

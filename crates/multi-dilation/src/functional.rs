@@ -117,7 +117,7 @@ pub fn multi_dilation_conv2d_parallel(
     dilations: &[usize],
     groups: usize,
 ) -> Vec<Tensor<4>> {
-    crate::branches::check_branch_list(
+    crate::shape::check_branch_list(
         &branches,
         dilations.len(),
         "functional::multi_dilation_conv2d_parallel",

@@ -31,12 +31,12 @@ struct RepositoryReadme;
 
 pub mod blur;
 mod branch_norm;
-mod branches;
 mod config;
 mod conv;
 mod deep;
 mod epilogue;
 mod error;
+mod execute;
 pub mod functional;
 #[cfg(any(feature = "flex", cube_kernels))]
 pub mod fused;
@@ -45,8 +45,7 @@ pub mod interop;
 mod merge;
 mod net;
 pub mod padding;
-mod parallel;
-mod path;
+mod shape;
 mod train;
 mod weighting;
 
@@ -59,8 +58,9 @@ pub use deep::{
 };
 pub use epilogue::Epilogue;
 pub use error::ConfigError;
+pub use execute::ExecutionPath;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};
-pub use path::ExecutionPath;
+pub use shape::BranchLayout;
 pub use train::ClassificationBatch;
 pub use weighting::{BranchWeighting, BranchWeightingConfig};

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 
 /// How [`MultiDilationConv2d`](crate::MultiDilationConv2d) combines its branches, one per
-/// dilation, each shaped `[batch, out, height, width]`.
+/// dilation, each shaped `[batch, out, height, width]` (any rank: the channel axis is 1).
 ///
 /// # Example
 /// ```
@@ -38,7 +38,7 @@ impl Merge {
     ///
     /// # Panics
     /// Panics if `branches` is empty or the shapes differ.
-    pub fn apply(self, branches: Vec<Tensor<4>>) -> Tensor<4> {
+    pub fn apply<const D: usize>(self, branches: Vec<Tensor<D>>) -> Tensor<D> {
         assert!(
             !branches.is_empty(),
             "Merge::{self:?}: expected at least one branch, got none"
@@ -80,7 +80,7 @@ impl Merge {
     }
 }
 
-fn sum(branches: Vec<Tensor<4>>) -> Tensor<4> {
+fn sum<const D: usize>(branches: Vec<Tensor<D>>) -> Tensor<D> {
     branches
         .into_iter()
         .reduce(|acc, branch| acc + branch)

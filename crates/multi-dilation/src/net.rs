@@ -9,8 +9,12 @@ use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
+use crate::config::MultiDilationConv2dConfig;
+use crate::conv::MultiDilationConv2d;
+use crate::epilogue::Epilogue;
+use crate::error::ConfigError;
+use crate::merge::Merge;
 use crate::padding::same_output_size;
-use crate::{ConfigError, Epilogue, Merge, MultiDilationConv2d, MultiDilationConv2dConfig};
 
 /// Spatial pooling between the merged features and the linear head.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]

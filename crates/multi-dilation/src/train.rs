@@ -6,7 +6,8 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor};
 
-use crate::{DeepMultiDilationNet, MultiDilationNet};
+use crate::deep::DeepMultiDilationNet;
+use crate::net::MultiDilationNet;
 
 /// A batch of images and their classes.
 #[derive(Debug, Clone)]
@@ -93,8 +94,9 @@ fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<2>, Tens
 mod steps {
     use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
-    use super::ClassificationBatch;
-    use crate::{DeepMultiDilationNet, MultiDilationNet};
+    use crate::deep::DeepMultiDilationNet;
+    use crate::net::MultiDilationNet;
+    use crate::train::ClassificationBatch;
 
     /// burn's training steps for a classifier with a `forward_loss`.
     macro_rules! classifier_steps {

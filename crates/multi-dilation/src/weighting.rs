@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// Configuration of a [`BranchWeighting`].
 ///
@@ -101,7 +101,7 @@ impl BranchWeighting {
     /// channels differ from the logits' columns.
     pub fn forward(&self, branches: Vec<Tensor<4>>) -> Tensor<4> {
         let [count, columns] = self.logits.dims();
-        crate::branches::check_branch_list(&branches, count, "BranchWeighting::forward");
+        crate::shape::check_branch_list(&branches, count, "BranchWeighting::forward");
         let channels = branches[0].dims()[1];
         assert!(
             columns == 1 || columns == channels,

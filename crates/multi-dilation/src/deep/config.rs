@@ -6,10 +6,11 @@ use burn::tensor::Device;
 
 use super::net::{BlockNorm, DeepBlock, DeepMultiDilationNet};
 use super::options::{BranchNorm, HeadPool, Kernels, PoolAt, ScalePool};
-use crate::{
-    BranchBatchNormConfig, BranchWeightingConfig, ConfigError, ExecutionPath,
-    MultiDilationConv2dConfig,
-};
+use crate::branch_norm::BranchBatchNormConfig;
+use crate::config::MultiDilationConv2dConfig;
+use crate::error::ConfigError;
+use crate::execute::ExecutionPath;
+use crate::weighting::{BranchWeighting, BranchWeightingConfig};
 
 /// Configuration of a [`DeepMultiDilationNet`]: blocks of multi-dilation convolution, branch
 /// normalization, ReLU and 2x2 max pooling, scale pooling at [`PoolAt`], a pooled linear head.
@@ -209,7 +210,7 @@ impl DeepMultiDilationNetConfig {
     }
 
     /// The learned scale pooling of `channels`-channel branches, when it is the one used.
-    fn weighting(&self, channels: usize, device: &Device) -> Option<crate::BranchWeighting> {
+    fn weighting(&self, channels: usize, device: &Device) -> Option<BranchWeighting> {
         (self.scale_pool == ScalePool::Weighted).then(|| {
             BranchWeightingConfig::new(self.dilations.len())
                 .with_channels(Some(channels))

@@ -9,7 +9,10 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 
 use super::options::{HeadPool, Kernels, PoolAt, ScalePool};
-use crate::{BranchBatchNorm, BranchWeighting, MultiDilationConv2d};
+use crate::branch_norm::BranchBatchNorm;
+use crate::conv::MultiDilationConv2d;
+use crate::shape::BranchLayout;
+use crate::weighting::BranchWeighting;
 
 /// The normalization of one block.
 #[derive(Module, Debug)]
@@ -32,14 +35,6 @@ pub struct DeepBlock {
     /// The learned scale pooling after this block ([`ScalePool::Weighted`] with
     /// [`PoolAt::EveryBlock`]).
     pub weighting: Option<BranchWeighting>,
-}
-
-/// What flows between blocks: one tensor, or the branches stacked on the batch axis,
-/// branch-major (`[branches * batch, channels, h, w]`), the layout the fused kernel takes and
-/// gives, so that the branches are split only where they are pooled.
-enum Features {
-    Merged(Tensor<4>),
-    Stacked(Tensor<4>),
 }
 
 /// A deep multi-dilation classifier: blocks of one kernel at several dilations, the branches
@@ -83,21 +78,25 @@ impl DeepMultiDilationNet {
 
     /// The last block's output pooled over scales, `[batch, channels, h, w]`, before the head.
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let mut features = Features::Merged(images);
+        // What flows between blocks: one tensor every branch reads, or the branches stacked on
+        // the batch axis (the layout the fused kernel takes and gives), so that the branches
+        // are split only where they are pooled.
+        let mut features = (BranchLayout::Shared, images);
         let mut count = 1;
         for block in &self.blocks {
             count = block.branch_count(self.kernels);
-            let stacked = block.forward(features, self.kernels);
+            let stacked = block.forward_stacked(features, self.kernels);
             features = match self.pool_at {
-                PoolAt::EveryBlock => {
-                    Features::Merged(self.pool(stacked.chunk(count, 0), block.weighting.as_ref()))
-                }
-                PoolAt::BeforeHead => Features::Stacked(stacked),
+                PoolAt::EveryBlock => (
+                    BranchLayout::Shared,
+                    self.pool(stacked.chunk(count, 0), block.weighting.as_ref()),
+                ),
+                PoolAt::BeforeHead => (BranchLayout::Stacked, stacked),
             };
         }
         match features {
-            Features::Merged(x) => x,
-            Features::Stacked(x) => self.pool(x.chunk(count, 0), self.weighting.as_ref()),
+            (BranchLayout::Shared, x) => x,
+            (BranchLayout::Stacked, x) => self.pool(x.chunk(count, 0), self.weighting.as_ref()),
         }
     }
 
@@ -157,22 +156,24 @@ impl DeepBlock {
     }
 
     /// The block's branches, stacked on the batch axis branch-major, from the previous
-    /// block's features.
-    fn forward(&self, features: Features, kernels: Kernels) -> Tensor<4> {
+    /// block's features in their layout.
+    fn forward_stacked(&self, features: (BranchLayout, Tensor<4>), kernels: Kernels) -> Tensor<4> {
         let count = self.branch_count(kernels);
         let stacked = match (kernels, features) {
-            (Kernels::Shared, Features::Merged(x)) => {
+            (Kernels::Shared, (BranchLayout::Shared, x)) => {
                 Tensor::cat(self.convs[0].forward_branches(x), 0)
             }
-            (Kernels::Shared, Features::Stacked(x)) => self.convs[0].forward_parallel_stacked(x),
-            (Kernels::Independent, Features::Merged(x)) => Tensor::cat(
+            (Kernels::Shared, (BranchLayout::Stacked, x)) => {
+                self.convs[0].forward_parallel_stacked(x)
+            }
+            (Kernels::Independent, (BranchLayout::Shared, x)) => Tensor::cat(
                 self.convs
                     .iter()
                     .map(|conv| conv.forward(x.clone()))
                     .collect(),
                 0,
             ),
-            (Kernels::Independent, Features::Stacked(x)) => Tensor::cat(
+            (Kernels::Independent, (BranchLayout::Stacked, x)) => Tensor::cat(
                 self.convs
                     .iter()
                     .zip(x.chunk(count, 0))

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 use burn::tensor::module::adaptive_avg_pool2d;
 
-use crate::Merge;
+use crate::merge::Merge;
 
 /// Whether the branches of a block share one kernel.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]

@@ -26,7 +26,7 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::tensor::FloatTensor;
 
 use super::{FusedGeometry, MultiDilationBackend};
-use crate::Epilogue;
+use crate::epilogue::Epilogue;
 
 /// The backward step: parents are x, weight and bias.
 #[derive(Debug)]

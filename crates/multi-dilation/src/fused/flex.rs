@@ -6,7 +6,7 @@ use burn::tensor::{Shape, TensorData};
 
 use super::cpu::{self, Plan};
 use super::{FusedGeometry, MultiDilationBackend, output_shape};
-use crate::Epilogue;
+use crate::epilogue::Epilogue;
 
 /// The contiguous `f32` values of `tensor`, and its shape.
 fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
@@ -37,7 +37,7 @@ fn plan(x: &[usize], weight: &[usize], geometry: &FusedGeometry) -> Plan {
         dims4(weight, "weight"),
         geometry.stride,
         &geometry.dilations,
-        geometry.per_branch_input,
+        geometry.layout,
     )
 }
 

@@ -8,6 +8,9 @@
 //! of `cube/`, under burn's kernel fusion). On any other backend, other
 //! dtypes than `f32`, or grouped convolutions, [`is_supported`] is false and the layer uses one
 //! conv2d per dilation instead (see [`ExecutionPath`](crate::ExecutionPath)).
+//!
+//! This module sits below the layer: it takes tensors and a [`FusedGeometry`], and imports
+//! only the shape rules, the padding rule and the [`Epilogue`].
 
 mod autodiff;
 #[cfg(feature = "flex")]
@@ -20,8 +23,9 @@ mod flex;
 use burn::backend::{Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Device, Shape, Tensor};
 
-use crate::Epilogue;
+use crate::epilogue::Epilogue;
 use crate::padding::same_output_size;
+use crate::shape::{BranchLayout, check_stacked_on_batch};
 
 /// The non-tensor arguments of the fused operation: stride and dilations ('same' padding is
 /// derived from them, by [`same_padding`](crate::padding::same_padding)).
@@ -34,21 +38,19 @@ pub struct FusedGeometry {
     /// The activation applied to the output inside the kernel (in backward, the gradient is
     /// masked by the saved output for [`Epilogue::Relu`]).
     pub epilogue: Epilogue,
-    /// Whether each branch has an input of its own (branch-parallel layers). The branch inputs
-    /// are then stacked on the batch axis, branch-major: `x` is `[dilations * batch, in, h, w]`,
-    /// images `i * batch .. (i + 1) * batch` are branch `i`'s and are convolved at
-    /// `dilations[i]`, and the output `[dilations * batch, out, ho, wo]` is stacked the same
-    /// way. Each branch is then one contiguous block of the input and of the output: stacking
-    /// and splitting them are plain copies and views. When false, every branch convolves the
-    /// one input `[batch, in, h, w]` and the output concatenates the branches on the channel
-    /// axis.
-    pub per_branch_input: bool,
+    /// How `x` and the output hold the branches: [`BranchLayout::Shared`], one input
+    /// `[batch, in, h, w]` for every branch and the output `[batch, dilations * out, ho, wo]`
+    /// concatenated on the channel axis; or [`BranchLayout::Stacked`], the branch inputs
+    /// stacked on the batch axis, branch-major (`x` is `[dilations * batch, in, h, w]`, images
+    /// `i * batch .. (i + 1) * batch` are convolved at `dilations[i]`), and the output
+    /// `[dilations * batch, out, ho, wo]` stacked the same way.
+    pub layout: BranchLayout,
 }
 
 /// The shape of the fused output for inputs shaped `x` and `weight`:
-/// `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`, or with
-/// [`per_branch_input`](FusedGeometry::per_branch_input) `[dilations * batch, out, ..]` (`x[0]`
-/// is then already `dilations * batch`).
+/// `[batch, dilations * out, ceil(h / sh), ceil(w / sw)]`, or for
+/// [`BranchLayout::Stacked`] `[dilations * batch, out, ..]` (`x[0]` is then already
+/// `dilations * batch`).
 ///
 /// # Panics
 /// Panics if `x` or `weight` does not have 4 dimensions.
@@ -56,20 +58,20 @@ pub struct FusedGeometry {
 /// # Example
 /// ```
 /// use burn::tensor::Shape;
-/// use multi_dilation::Epilogue;
+/// use multi_dilation::{BranchLayout, Epilogue};
 /// use multi_dilation::fused::{FusedGeometry, output_shape};
 ///
 /// let geometry = FusedGeometry {
 ///     stride: [2, 1],
 ///     dilations: vec![1, 2, 3],
 ///     epilogue: Epilogue::None,
-///     per_branch_input: false,
+///     layout: BranchLayout::Shared,
 /// };
 /// let shape = output_shape(&Shape::new([8, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &geometry);
 /// assert_eq!(shape, Shape::new([8, 15, 4, 10]));
 ///
 /// // Three branch inputs of 8 images each, stacked on the batch axis.
-/// let parallel = FusedGeometry { per_branch_input: true, ..geometry };
+/// let parallel = FusedGeometry { layout: BranchLayout::Stacked, ..geometry };
 /// let shape = output_shape(&Shape::new([24, 4, 7, 10]), &Shape::new([5, 4, 3, 3]), &parallel);
 /// assert_eq!(shape, Shape::new([24, 5, 4, 10]));
 /// ```
@@ -78,10 +80,9 @@ pub fn output_shape(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Shap
         x.num_dims() == 4 && weight.num_dims() == 4,
         "fused multi-dilation conv2d: x and weight must have 4 dimensions, got {x:?} and {weight:?}"
     );
-    let stacks = if geometry.per_branch_input {
-        1
-    } else {
-        geometry.dilations.len()
+    let stacks = match geometry.layout {
+        BranchLayout::Shared => geometry.dilations.len(),
+        BranchLayout::Stacked => 1,
     };
     Shape::new([
         x[0],
@@ -92,8 +93,8 @@ pub fn output_shape(x: &Shape, weight: &Shape, geometry: &FusedGeometry) -> Shap
 }
 
 /// The fused operation as a burn backend extension. Its output holds every branch, shaped by
-/// [`output_shape`]: concatenated on the channel axis, or stacked on the batch axis for
-/// per-branch inputs.
+/// [`output_shape`]: concatenated on the channel axis, or stacked on the batch axis
+/// ([`BranchLayout`]).
 ///
 /// Each backend implements the forward and the input and kernel gradients; the bias gradient
 /// (a sum of the output gradient) and the combined backward have default bodies, which Flex
@@ -144,10 +145,9 @@ pub trait MultiDilationBackend: burn::backend::Backend {
         geometry: FusedGeometry,
     ) -> FloatTensor<Self> {
         let dims = grad.shape();
-        let stacks = if geometry.per_branch_input {
-            1
-        } else {
-            geometry.dilations.len().max(1)
+        let stacks = match geometry.layout {
+            BranchLayout::Shared => geometry.dilations.len().max(1),
+            BranchLayout::Stacked => 1,
         };
         let out = dims[1] / stacks;
         let rows =
@@ -189,7 +189,8 @@ pub trait MultiDilationBackend: burn::backend::Backend {
 
 /// Whether the fused operation runs for an input of `dtype` on `device` with `groups`: `f32`,
 /// groups 1, on Flex (feature `flex`) or a device of a CubeCL runtime (features `wgpu`,
-/// `vulkan`, `metal`, `cuda`, `rocm`), directly or under autodiff.
+/// `vulkan`, `metal`, `cuda`, `rocm`), directly or under autodiff. Whether the layer then takes
+/// it is [`ExecutionPath`](crate::ExecutionPath)'s rule.
 ///
 /// # Example
 /// ```
@@ -201,48 +202,29 @@ pub trait MultiDilationBackend: burn::backend::Backend {
 /// assert!(!fused::is_supported(&Device::ndarray(), DType::F32, 1));
 /// ```
 pub fn is_supported(device: &Device, dtype: DType, groups: usize) -> bool {
+    groups == 1 && dtype == DType::F32 && (is_flex(device) || is_cube(device))
+}
+
+/// Whether `device` (directly or under autodiff) is a Flex device with the CPU kernel compiled.
+pub(crate) fn is_flex(device: &Device) -> bool {
     let device = device.clone().without_autodiff();
-    groups == 1 && dtype == DType::F32 && (on_flex(&device) || on_cube(&device))
-}
-
-/// Whether the fused kernel is the faster path on `device`, so that
-/// [`ExecutionPath::Auto`](crate::ExecutionPath::Auto) takes it. On Flex it is, for every
-/// geometry: in `benches/compare.sh`'s 24 rows (S1-S4 and six shape classes: wide channels,
-/// batch 1, large dilations against the map, 5x5 and 7x7 kernels, stride 2; forward and
-/// forward+backward), one conv2d per dilation took 1.2 to 8 times as long in six runs, except
-/// one row of one disturbed run where it was 10% faster, so a rule on the geometry would pick
-/// the fused kernel everywhere (`docs/performance.md`). Not yet on a GPU, where burn's own
-/// convolutions are tuned kernels and `benches/gpu.sh` compares both paths.
-///
-/// # Example
-/// ```
-/// use burn::tensor::{DType, Device};
-/// use multi_dilation::fused;
-///
-/// assert!(fused::is_preferred(&Device::flex(), DType::F32, 1));
-/// assert!(!fused::is_preferred(&Device::ndarray(), DType::F32, 1));
-/// ```
-pub fn is_preferred(device: &Device, dtype: DType, groups: usize) -> bool {
-    is_supported(device, dtype, groups) && on_flex(&device.clone().without_autodiff())
-}
-
-#[cfg(feature = "flex")]
-fn on_flex(device: &Device) -> bool {
-    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_))
-}
-
-#[cfg(not(feature = "flex"))]
-fn on_flex(_device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_)) {
+        return true;
+    }
+    let _ = device;
     false
 }
 
-#[cfg(cube_kernels)]
-fn on_cube(device: &Device) -> bool {
-    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
-}
-
-#[cfg(not(cube_kernels))]
-fn on_cube(_device: &Device) -> bool {
+/// Whether `device` (directly or under autodiff) is a CubeCL device with the CubeCL kernels
+/// compiled.
+fn is_cube(device: &Device) -> bool {
+    let device = device.clone().without_autodiff();
+    #[cfg(cube_kernels)]
+    if matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_)) {
+        return true;
+    }
+    let _ = device;
     false
 }
 
@@ -286,7 +268,7 @@ pub fn multi_dilation_conv2d_concat(
         stride,
         dilations: dilations.to_vec(),
         epilogue,
-        per_branch_input: false,
+        layout: BranchLayout::Shared,
     };
     run("multi_dilation_conv2d_concat", x, weight, bias, geometry)
 }
@@ -317,7 +299,7 @@ pub fn multi_dilation_conv2d_concat(
 /// let b = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device);
 /// let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Default, &device);
 /// let stacked = Tensor::cat(vec![a.clone(), b.clone()], 0);
-/// let both = fused::multi_dilation_conv2d_parallel(
+/// let both = fused::multi_dilation_conv2d_stacked(
 ///     stacked, w.clone(), None, [1, 1], &[1, 2], Epilogue::None,
 /// );
 /// let expected = Tensor::cat(
@@ -327,7 +309,7 @@ pub fn multi_dilation_conv2d_concat(
 /// assert_eq!(both.dims(), [4, 4, 8, 8]);
 /// assert!((both - expected).abs().max().into_scalar::<f32>() < 1e-5);
 /// ```
-pub fn multi_dilation_conv2d_parallel(
+pub fn multi_dilation_conv2d_stacked(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
@@ -335,14 +317,14 @@ pub fn multi_dilation_conv2d_parallel(
     dilations: &[usize],
     epilogue: Epilogue,
 ) -> Tensor<4> {
-    crate::branches::check_stacked(&x, dilations.len(), "fused::multi_dilation_conv2d_parallel");
+    check_stacked_on_batch(&x, dilations.len(), "fused::multi_dilation_conv2d_stacked");
     let geometry = FusedGeometry {
         stride,
         dilations: dilations.to_vec(),
         epilogue,
-        per_branch_input: true,
+        layout: BranchLayout::Stacked,
     };
-    run("multi_dilation_conv2d_parallel", x, weight, bias, geometry)
+    run("multi_dilation_conv2d_stacked", x, weight, bias, geometry)
 }
 
 /// The fused operation on `x` (every branch input), after checking that it can run; `caller`
@@ -356,8 +338,8 @@ fn run(
 ) -> Tensor<4> {
     assert!(
         is_supported(&x.device(), x.dtype(), 1),
-        "fused::{caller}: needs {}, got {:?} on {:?}",
-        crate::path::FUSED_NEEDS,
+        "fused::{caller}: needs an f32 input on a Flex device (crate feature `flex`) or a \
+         CubeCL device (crate feature `wgpu`, `vulkan`, `metal`, `cuda` or `rocm`), got {:?} on {:?}",
         x.dtype(),
         x.device()
     );

@@ -4,9 +4,9 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
 use super::{InteropError, WeightFile};
-use crate::{
-    MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNet, MultiDilationNetConfig,
-};
+use crate::config::MultiDilationConv2dConfig;
+use crate::conv::MultiDilationConv2d;
+use crate::net::{MultiDilationNet, MultiDilationNetConfig};
 
 /// The kernel shape `[out, in / groups, kh, kw]` that `config` implies.
 pub(crate) fn oihw_shape(config: &MultiDilationConv2dConfig) -> [usize; 4] {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// An error importing or exporting weights. Every variant names the file; those about one
 /// tensor name the tensor, and a shape error gives the expected and the actual shape.

@@ -1,13 +1,14 @@
 //! [`WeightFile`]: the named tensors of a PyTorch, safetensors or HDF5 (Keras) file, read into
-//! memory as `f32`.
+//! memory as `f32` by the reader of its [`WeightFormat`] (in [`read`]).
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
-use super::InteropError;
+use super::error::InteropError;
+use super::read::{self, Stored};
 
 /// The container formats [`WeightFile::open`] reads, recognized from the first bytes (never
 /// from the file name).
@@ -58,13 +59,6 @@ impl WeightFormat {
     }
 }
 
-/// One stored tensor: its shape, and its values as `f32`, or the name of a non-float dtype.
-#[derive(Debug, Clone)]
-pub(super) struct Stored {
-    pub(super) shape: Vec<usize>,
-    pub(super) values: Result<Vec<f32>, String>,
-}
-
 /// All tensors of a weight file, by name.
 ///
 /// Names are the file's own: PyTorch state-dict keys (`conv.weight`), safetensors keys, or
@@ -110,17 +104,17 @@ impl WeightFile {
         })?;
         // The readers are third-party parsers of untrusted bytes: a panic in one of them
         // becomes a `Corrupt` error instead of taking the program down.
-        let read = catch_unwind(AssertUnwindSafe(|| match format {
-            WeightFormat::Pytorch => read_pytorch_file(&path, &bytes),
-            WeightFormat::Safetensors => read_safetensors(&bytes),
-            WeightFormat::Hdf5 => super::hdf5::read(bytes),
+        let outcome = catch_unwind(AssertUnwindSafe(|| match format {
+            WeightFormat::Pytorch => read::torch::read(&path, &bytes),
+            WeightFormat::Safetensors => read::safetensors::read(&bytes),
+            WeightFormat::Hdf5 => read::hdf5::read(bytes),
         }));
         let corrupt = |message: String| InteropError::Corrupt {
             path: path.clone(),
             format: format.name(),
             message,
         };
-        let tensors = match read {
+        let tensors = match outcome {
             Ok(Ok(tensors)) => tensors,
             Ok(Err(message)) => return Err(corrupt(message)),
             Err(_) => return Err(corrupt("the reader could not parse it".into())),
@@ -204,137 +198,4 @@ impl WeightFile {
             device,
         ))
     }
-}
-
-/// The most bytes of tensor data one byte of a weight file can stand for: deflate's largest
-/// expansion (RFC 1951: 258 bytes per two bits), the densest encoding these formats allow
-/// (zip entries and HDF5 chunks may be deflated).
-pub(super) const MAX_EXPANSION: usize = 1032;
-
-/// The number of elements of a tensor of `shape` with `element_bytes` bytes each, or why a
-/// file of `file_len` bytes cannot hold it. Checked before the tensor's bytes are read, so a
-/// header that claims terabytes is an error instead of an allocation.
-pub(super) fn claimed_elements(
-    shape: &[usize],
-    element_bytes: usize,
-    file_len: usize,
-) -> Result<usize, String> {
-    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    let bytes = elements.and_then(|n| n.checked_mul(element_bytes));
-    match (elements, bytes) {
-        (Some(elements), Some(bytes)) if bytes <= file_len.saturating_mul(MAX_EXPANSION) => {
-            Ok(elements)
-        }
-        _ => Err(format!(
-            "a tensor of shape {shape:?} with {element_bytes}-byte elements is larger than a \
-             file of {file_len} bytes can hold"
-        )),
-    }
-}
-
-/// A tensor of `shape` stored as `dtype`: a float dtype's bytes (little-endian, row-major,
-/// produced by `read`) converted to `f32`, or the name of a non-float dtype, kept unread.
-/// `file_len` bounds the size the shape may claim ([`claimed_elements`]).
-fn stored(
-    shape: Vec<usize>,
-    dtype: Result<DType, String>,
-    file_len: usize,
-    read: impl FnOnce() -> Result<Vec<u8>, String>,
-) -> Result<Stored, String> {
-    let values = match dtype {
-        Ok(dtype) => {
-            let count = claimed_elements(&shape, dtype.size(), file_len)?;
-            Ok(TensorData::try_from_bytes_vec(read()?, [count], dtype)
-                .and_then(|data| data.try_into_vec_as::<f32>())
-                .map_err(|err| err.to_string())?)
-        }
-        Err(name) => Err(name),
-    };
-    Ok(Stored { shape, values })
-}
-
-/// [`read_pytorch`] of the file at `path` holding `bytes`, or of its repaired copy when the
-/// `zip` crate would misread it (see [`zip_repair`](super::zip_repair)). burn-store's reader
-/// opens files by path only, so the copy goes through a temporary file, removed afterwards.
-fn read_pytorch_file(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
-    let Some(repaired) = super::zip_repair::repaired(bytes) else {
-        return read_pytorch(path, bytes.len());
-    };
-    let copy = TempFile::write(&repaired).map_err(|err| {
-        format!("cannot write the repaired copy of the archive to the temporary folder: {err}")
-    })?;
-    read_pytorch(&copy.0, repaired.len())
-}
-
-/// A file in the temporary folder, created new (never an existing one), removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn write(bytes: &[u8]) -> std::io::Result<Self> {
-        use std::io::Write;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        loop {
-            let n = COUNT.fetch_add(1, Ordering::Relaxed);
-            let name = format!("multi-dilation-{}-{n}.pt", std::process::id());
-            let path = std::env::temp_dir().join(name);
-            match std::fs::File::create_new(&path) {
-                Ok(mut handle) => {
-                    // Removed on drop, also when the write fails.
-                    let file = TempFile(path);
-                    handle.write_all(bytes)?;
-                    return Ok(file);
-                }
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(err) => return Err(err),
-            }
-        }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // Best effort: a leftover file in the temporary folder harms nothing.
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn read_pytorch(path: &Path, file_len: usize) -> Result<BTreeMap<String, Stored>, String> {
-    use burn::store::pytorch_reader::{DType as Pt, PytorchReader};
-    let reader = PytorchReader::new(path).map_err(|err| err.to_string())?;
-    let mut tensors = BTreeMap::new();
-    for (name, tensor) in reader.tensors() {
-        let dtype = match tensor.dtype() {
-            Pt::F64 => Ok(DType::F64),
-            Pt::F32 => Ok(DType::F32),
-            Pt::F16 => Ok(DType::F16),
-            Pt::BF16 => Ok(DType::BF16),
-            other => Err(format!("{other:?}")),
-        };
-        let read = || tensor.read().map_err(|err| err.to_string());
-        let shape = tensor.shape().to_vec();
-        tensors.insert(name.clone(), stored(shape, dtype, file_len, read)?);
-    }
-    Ok(tensors)
-}
-
-fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, Stored>, String> {
-    use safetensors::{Dtype as St, SafeTensors};
-    let file = SafeTensors::deserialize(bytes).map_err(|err| err.to_string())?;
-    let mut tensors = BTreeMap::new();
-    for (name, view) in file.iter() {
-        let dtype = match view.dtype() {
-            St::F64 => Ok(DType::F64),
-            St::F32 => Ok(DType::F32),
-            St::F16 => Ok(DType::F16),
-            St::BF16 => Ok(DType::BF16),
-            other => Err(format!("{other:?}")),
-        };
-        let read = || Ok(view.data().to_vec());
-        tensors.insert(
-            name.to_string(),
-            stored(view.shape().to_vec(), dtype, bytes.len(), read)?,
-        );
-    }
-    Ok(tensors)
 }

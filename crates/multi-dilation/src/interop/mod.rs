@@ -19,11 +19,10 @@
 mod assemble;
 mod error;
 mod file;
-mod hdf5;
 pub mod keras;
 pub mod layout;
 pub mod pytorch;
-mod zip_repair;
+mod read;
 
 pub use error::InteropError;
 pub use file::{WeightFile, WeightFormat};

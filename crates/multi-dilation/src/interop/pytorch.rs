@@ -13,9 +13,9 @@ use burn::tensor::Device;
 
 use super::layout::transpose_linear;
 use super::{InteropError, WeightFile, assemble};
-use crate::{
-    MultiDilationConv2d, MultiDilationConv2dConfig, MultiDilationNet, MultiDilationNetConfig,
-};
+use crate::config::MultiDilationConv2dConfig;
+use crate::conv::MultiDilationConv2d;
+use crate::net::{MultiDilationNet, MultiDilationNetConfig};
 
 /// `prefix.leaf`, or `leaf` for an empty prefix.
 fn key(prefix: &str, leaf: &str) -> String {

@@ -1,6 +1,6 @@
 //! Every valid `torch.save` archive loads, whatever the file's stem was when it was saved
 //! (archives made by `tests/fixtures/interop/make_stems.py`; the 21-character stem is the one
-//! the `zip` crate misreads on its own, see `src/interop/zip_repair.rs`).
+//! the `zip` crate misreads on its own, see `src/interop/read/zip_repair.rs`).
 
 use multi_dilation::interop::WeightFile;
 

@@ -5,10 +5,9 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, Threads, sgemm_rows};
-use super::gemm_threads;
-use super::groups;
 use super::plan::{Plan, Taps};
-pub(crate) use super::strategy::ForwardStrategy;
+use super::strategy::ForwardStrategy;
+use super::threads::{gemm_threads, groups};
 use super::winograd::{self, POINTS, Tiles};
 
 /// Forward: `[batch, dilations, out, ho, wo]` (`[dilations, batch, out, ho, wo]` for
@@ -22,7 +21,7 @@ pub(crate) fn forward(
     bias: &[f32],
     relu: bool,
 ) -> Vec<f32> {
-    forward_with(
+    forward_using(
         plan,
         input,
         kernel,
@@ -37,7 +36,7 @@ pub(crate) fn forward(
 /// # Panics
 /// Panics if `strategy` is [`ForwardStrategy::Winograd`] and the kernel is not 3x3 or the
 /// stride not 1.
-pub(crate) fn forward_with(
+pub(crate) fn forward_using(
     plan: &Plan,
     input: &[f32],
     kernel: &[f32],
@@ -99,7 +98,7 @@ pub(crate) fn forward_with(
 }
 
 /// Runs `f(scratch, image, branch, map, threads)` for every (image, branch) map of `output`,
-/// split into contiguous groups of maps (see `groups`), with one `scratch()` per group and
+/// split into contiguous groups of maps (see [`groups`]), with one `scratch()` per group and
 /// each GEMM on the threads [`gemm_threads`] gives.
 fn for_each_map<S>(
     plan: &Plan,

@@ -4,8 +4,8 @@
 
 use std::ops::Range;
 
-use super::{BLOCK_BYTES, BLOCK_COLUMNS};
 use crate::padding::{same_output_size, same_padding};
+use crate::shape::BranchLayout;
 
 /// The sizes of one fused convolution, and the 'same' padding of each dilation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,11 +19,12 @@ pub(crate) struct Plan {
     pub stride: [usize; 2],
     /// `(dilation, top padding, left padding)` per branch, in order.
     pub branches: Vec<(usize, usize, usize)>,
-    /// Whether each branch reads an input of its own. Input and output are then stacked on the
-    /// batch axis, branch-major: input `[branches * batch, in, h, w]` and output
-    /// `[branches * batch, out, ho, wo]`, where image `n * batch + b` is image `b` of branch `n`
-    /// (see `FusedGeometry::per_branch_input`). Each input image then has one branch.
-    pub per_branch_input: bool,
+    /// How input and output hold the branches. [`BranchLayout::Stacked`]: each branch reads an
+    /// input of its own, input `[branches * batch, in, h, w]` and output
+    /// `[branches * batch, out, ho, wo]`, where image `n * batch + b` is image `b` of branch
+    /// `n`, so each input image has one branch. [`BranchLayout::Shared`]: every branch reads
+    /// each image, and the output maps are `image * branches + branch`.
+    pub layout: BranchLayout,
     pub out_height: usize,
     pub out_width: usize,
     /// The size of one im2col block ([`BLOCK_BYTES`]; tests make it tiny to cut every
@@ -35,8 +36,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan for input `[batch, in, h, w]` (`[dilations * batch, in, h, w]` with
-    /// `per_branch_input`) and kernel `[out, in, kh, kw]` (groups 1).
+    /// The plan for input `[batch, in, h, w]` (`[dilations * batch, in, h, w]` for
+    /// [`BranchLayout::Stacked`]) and kernel `[out, in, kh, kw]` (groups 1).
     ///
     /// # Panics
     /// Panics if the channels differ, or if a per-branch input's rows are not a multiple of
@@ -46,7 +47,7 @@ impl Plan {
         kernel: [usize; 4],
         stride: [usize; 2],
         dilations: &[usize],
-        per_branch_input: bool,
+        layout: BranchLayout,
     ) -> Self {
         let [rows, channels_in, height, width] = input;
         let [channels_out, kernel_in, kh, kw] = kernel;
@@ -55,10 +56,9 @@ impl Plan {
             "fused multi-dilation conv2d: kernel expects {kernel_in} input channels, got \
              {channels_in}"
         );
-        let inputs = if per_branch_input {
-            dilations.len().max(1)
-        } else {
-            1
+        let inputs = match layout {
+            BranchLayout::Stacked => dilations.len().max(1),
+            BranchLayout::Shared => 1,
         };
         assert!(
             rows.is_multiple_of(inputs),
@@ -83,7 +83,7 @@ impl Plan {
             kernel: [kh, kw],
             stride,
             branches,
-            per_branch_input,
+            layout,
             out_height: same_output_size(height, stride[0]),
             out_width: same_output_size(width, stride[1]),
             block_bytes: BLOCK_BYTES,
@@ -106,20 +106,20 @@ impl Plan {
         self.channels_in * self.height * self.width
     }
 
-    /// Images of the whole input: the batch, times the number of branches with
-    /// `per_branch_input`.
+    /// Images of the whole input: the batch, times the number of branches when they are
+    /// stacked.
     pub fn input_images(&self) -> usize {
-        if self.per_branch_input {
+        if self.layout == BranchLayout::Stacked {
             self.batch * self.branches.len()
         } else {
             self.batch
         }
     }
 
-    /// The branches that convolve input image `image`: all of them, or with
-    /// `per_branch_input` the one whose stack the image lies in.
+    /// The branches that convolve input image `image`: all of them, or for stacked branches
+    /// the one whose stack the image lies in.
     pub fn image_branches(&self, image: usize) -> Range<usize> {
-        if self.per_branch_input {
+        if self.layout == BranchLayout::Stacked {
             let branch = image / self.batch.max(1);
             branch..branch + 1
         } else {
@@ -129,7 +129,7 @@ impl Plan {
 
     /// Which output map branch `branch` of input image `image` writes.
     pub fn output_map(&self, image: usize, branch: usize) -> usize {
-        if self.per_branch_input {
+        if self.layout == BranchLayout::Stacked {
             image
         } else {
             image * self.branches.len() + branch
@@ -139,7 +139,7 @@ impl Plan {
     /// The input image and the branch of output map `map` (the inverse of
     /// [`output_map`](Self::output_map)).
     pub fn map_source(&self, map: usize) -> (usize, usize) {
-        if self.per_branch_input {
+        if self.layout == BranchLayout::Stacked {
             (map, map / self.batch.max(1))
         } else {
             (map / self.branches.len(), map % self.branches.len())
@@ -198,6 +198,17 @@ impl Plan {
         }
     }
 }
+
+/// The size of one block of an im2col matrix: small enough that the GEMM consumes each block
+/// while it is still in the core's L2 cache, instead of reading back a matrix of several
+/// megabytes from memory (the sizes measured are in `docs/cpu_kernel.md`).
+const BLOCK_BYTES: usize = 512 * 1024;
+
+/// The fewest columns (output positions) of one im2col block, which wins over [`BLOCK_BYTES`]
+/// on wide layers: every GEMM packs the whole kernel before multiplying it by the block, at
+/// about the cost of 16 multiply-adds per element, so a block of `n` columns spends about
+/// `16 / n` of its time packing (6% at 256).
+const BLOCK_COLUMNS: usize = 256;
 
 /// An im2col gather: row `(c, i, j)`, column `(ty, tx)` of the matrix holds
 /// `source[c, ty * sy + start_y + i * step_y, tx * sx + start_x + j * step_x]`, or 0 where that

@@ -1,13 +1,13 @@
-//! [`Strategy`]: how [`backward`](super::backward::backward) computes the input and kernel
-//! gradients, and [`ForwardStrategy`]: how [`forward`](super::forward::forward) computes the
-//! output; each with the rule that picks one from the plan.
+//! [`BackwardStrategy`]: how [`backward`](super::backward::backward) computes the input and
+//! kernel gradients, and [`ForwardStrategy`]: how [`forward`](super::forward::forward) computes
+//! the output; each with the rule that picks one from the plan.
 
 use super::plan::Plan;
 
 /// How [`backward`](super::backward::backward) computes the input and kernel gradients (the
-/// bias gradient is the same sum in both).
+/// bias gradient is the same sum in all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Strategy {
+pub(crate) enum BackwardStrategy {
     /// Stride 1 only. The input gradient is the transposed convolution of the output gradient:
     /// per branch, im2col blocks of the output gradient ([`Plan::grad_taps`], rows `(o, i, j)`
     /// over the input grid) times the kernel laid out `[in, out * kh * kw]`, accumulated
@@ -22,27 +22,23 @@ pub(crate) enum Strategy {
     /// `[(c, i, j), o]`.
     Col2im,
     /// 3x3 kernels at stride 1 only: the input gradient by the Winograd forward of the
-    /// transposed convolution ([`input_gradient`](super::winograd::input_gradient)), the kernel
-    /// and bias gradients as [`Col2im`](Self::Col2im) computes them.
+    /// transposed convolution (`backward/winograd.rs`), the kernel and bias gradients as
+    /// [`Col2im`](Self::Col2im) computes them.
     Winograd,
 }
 
-impl Strategy {
+impl BackwardStrategy {
     /// The strategy [`backward`](super::backward::backward) uses for `plan` when it computes
     /// the gradients `want` (input, kernel, bias).
     ///
     /// [`TransposedGemm`](Self::TransposedGemm) gathers `out * kh * kw` rows where col2im
-    /// scatters `in * kh * kw`, so it is taken when the input has at least half as many channels
-    /// as the output: col2im is 2.5x faster when the input has few channels (S2: 1 -> 32
-    /// channels), the transposed GEMM is faster on S3 and S4. It needs stride 1, and it is
-    /// taken only when the input gradient is wanted: its saving on the kernel gradient comes
-    /// from reusing the blocks the input gradient builds anyway.
+    /// scatters `in * kh * kw`, so it is taken at stride 1 when the input has at least half as
+    /// many channels as the output, and only when the input gradient is wanted: its saving on
+    /// the kernel gradient comes from reusing the blocks the input gradient builds anyway.
     ///
     /// [`Winograd`](Self::Winograd) is taken, for the input gradient, where the forward takes
-    /// Winograd ([`ForwardStrategy::select`]; the transposed convolution has the same
-    /// channels, swapped, and the same maps): forward+backward of W256 took 148-156 ms with it
-    /// against 161-170 ms with the transposed GEMM (five alternating medians each), SEG
-    /// 254-269 against 275-323 ms.
+    /// Winograd ([`ForwardStrategy::select`]): the transposed convolution has the same maps and
+    /// the same channels, swapped, so the same rule holds for it.
     pub(crate) fn select(plan: &Plan, want: [bool; 3]) -> Self {
         let [want_input, _, _] = want;
         if want_input && ForwardStrategy::select(plan) == ForwardStrategy::Winograd {
@@ -69,14 +65,11 @@ pub(crate) enum ForwardStrategy {
 impl ForwardStrategy {
     /// The strategy [`forward`](super::forward::forward) uses for `plan`.
     ///
-    /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, in GEMMs as deep as the
-    /// input channels, but its transforms cost about as much per tile and channel whatever the
-    /// depth: it is taken for 3x3 kernels at stride 1 with at least 256 channels in and out,
-    /// when there are at least two maps per thread (the transforms of one map run on one
-    /// thread). Measured (`docs/cpu_kernel.md`): 256 -> 256 channels at 28x28 (W256) forward
-    /// 28% faster and 512 -> 256 at 33x33 with dilations 6, 12, 18 (SEG) 8% faster; 128
-    /// channels even to 13% faster; 64 channels (S4, PAD) 10-110% slower, 32 (S3) 40% slower,
-    /// and batch 1 with 512 channels (three maps on two threads) 75% slower.
+    /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, but its transforms cost
+    /// about as much per tile and channel whatever the depth of its GEMMs, and the transforms
+    /// of one map run on one thread: it is taken for 3x3 kernels at stride 1 with at least 256
+    /// channels in and out and at least two maps per thread, where it was measured faster
+    /// (`docs/cpu_kernel.md`).
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
         if plan.kernel == [3, 3]

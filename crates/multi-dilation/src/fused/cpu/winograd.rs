@@ -1,6 +1,7 @@
-//! The forward of a 3x3 kernel at stride 1 by Winograd's minimal filtering F(2x2, 3x3) (Lavin
-//! and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): 16 multiplications
-//! per 2x2 block of outputs and (input, output) channel pair instead of 36.
+//! The transforms of Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+//! Algorithms for Convolutional Neural Networks", 2016) for a 3x3 kernel at stride 1: 16
+//! multiplications per 2x2 block of outputs and (input, output) channel pair instead of 36.
+//! The forward chains them per map; the backward's input gradient is that same forward.
 //!
 //! A dilated convolution is an undilated one on each phase of the image: the outputs at
 //! `(py + d * r, px + d * s)` read only the pixels at `(py + d * r', px + d * s')`, so branch
@@ -11,7 +12,6 @@
 //! transforms multiply as 16 GEMMs, `M[k] = U[k] V[k]` over channels; each tile's outputs are
 //! `A^T M A`.
 
-use super::forward::{ForwardStrategy, forward_with};
 use super::gemm::{Mat, Threads, sgemm_rows};
 use super::plan::Plan;
 
@@ -297,63 +297,4 @@ fn add(a: Lanes, b: Lanes) -> Lanes {
 
 fn sub(a: Lanes, b: Lanes) -> Lanes {
     std::array::from_fn(|l| a[l] - b[l])
-}
-
-/// The input gradient of `plan`'s convolution (3x3, stride 1) from the output gradient, by
-/// the Winograd forward: the transposed convolution of a 'same' 3x3 kernel at stride 1 and
-/// dilation `d` is the 'same' convolution at dilation `d` with the kernel turned by 180
-/// degrees and its channel axes swapped (`gx[c, q] = sum_{o, i, j} w[o, c, 2 - i, 2 - j]
-/// g[o, q + (i - 1, j - 1) d]`), summed over the branches. The output gradient's maps are
-/// first laid out branch-major, as branch-parallel inputs are, so that the branches' partial
-/// gradients come out as one block per branch.
-pub(super) fn input_gradient(plan: &Plan, kernel: &[f32], grad_output: &[f32]) -> Vec<f32> {
-    let (cin, out, branches) = (plan.channels_in, plan.channels_out, plan.branches.len());
-    let (batch, map) = (plan.batch, plan.map());
-    let mut turned = vec![0.0; kernel.len()];
-    for (index, taps) in kernel.chunks_exact(9).enumerate() {
-        let (o, c) = (index / cin, index % cin);
-        for (t, weight) in taps.iter().enumerate() {
-            turned[(c * out + o) * 9 + 8 - t] = *weight;
-        }
-    }
-    let stacked;
-    let branch_major = if plan.per_branch_input {
-        grad_output
-    } else {
-        let mut maps = vec![0.0; grad_output.len()];
-        for (index, source) in grad_output.chunks_exact(map).enumerate() {
-            let (b, n) = (index / branches, index % branches);
-            maps[(n * batch + b) * map..][..map].copy_from_slice(source);
-        }
-        stacked = maps;
-        &stacked
-    };
-    let dilations: Vec<usize> = plan.branches.iter().map(|&(d, _, _)| d).collect();
-    let transposed = Plan::new(
-        [branches * batch, out, plan.height, plan.width],
-        [cin, out, 3, 3],
-        [1, 1],
-        &dilations,
-        true,
-    );
-    let zeros = vec![0.0; cin];
-    let partial = forward_with(
-        &transposed,
-        branch_major,
-        &turned,
-        &zeros,
-        false,
-        ForwardStrategy::Winograd,
-    );
-    if plan.per_branch_input {
-        return partial;
-    }
-    let image = plan.image();
-    let mut grad_input = partial[..batch * image].to_vec();
-    for branch in partial.chunks_exact(batch * image).skip(1) {
-        for (sum, value) in grad_input.iter_mut().zip(branch) {
-            *sum += value;
-        }
-    }
-    grad_input
 }

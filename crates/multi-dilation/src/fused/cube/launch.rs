@@ -15,9 +15,10 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::kernels::{forward_kernel, input_grad_kernel, weight_grad_kernel};
 use super::tiled::{CHANNELS, TILE, TiledForward, forward_tiled_kernel};
-use crate::Epilogue;
+use crate::epilogue::Epilogue;
 use crate::fused::{FusedGeometry, MultiDilationBackend, output_shape};
 use crate::padding::same_padding;
+use crate::shape::BranchLayout;
 
 /// The per-branch sequences every kernel takes: the dilations, and the 'same' padding before
 /// the rows and before the columns of each branch.
@@ -39,20 +40,18 @@ fn branch_sequences(
 
 /// The images each branch convolves: the batch, which per-branch inputs stack once per branch.
 fn images(x: &Shape, geometry: &FusedGeometry) -> usize {
-    if geometry.per_branch_input {
-        x[0] / geometry.dilations.len().max(1)
-    } else {
-        x[0]
+    match geometry.layout {
+        BranchLayout::Stacked => x[0] / geometry.dilations.len().max(1),
+        BranchLayout::Shared => x[0],
     }
 }
 
 /// How far apart the branch inputs are on the batch axis: the images per branch for per-branch
 /// inputs (stacked branch-major), 0 when every branch reads the same images.
 fn branch_images(x: &Shape, geometry: &FusedGeometry) -> usize {
-    if geometry.per_branch_input {
-        images(x, geometry)
-    } else {
-        0
+    match geometry.layout {
+        BranchLayout::Stacked => images(x, geometry),
+        BranchLayout::Shared => 0,
     }
 }
 
@@ -128,7 +127,7 @@ impl MultiDilationBackend for CubeBackend {
                 geometry.stride[0],
                 geometry.stride[1],
                 branch_images(&x_shape, &geometry),
-                geometry.per_branch_input,
+                geometry.layout == BranchLayout::Stacked,
                 TILE,
                 tiled.region[0],
                 tiled.region[1],

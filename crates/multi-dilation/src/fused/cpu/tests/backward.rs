@@ -1,10 +1,14 @@
 //! Backward against finite differences and the direct-loop gradients: every strategy, every
 //! choice of gradients asked for, and GEMMs split across threads.
 
-use super::super::backward::{Strategy, backward_with, lane_sum};
-use super::super::{Plan, Threads, backward, forward, gemm_threads};
+use super::super::backward::{backward_using, lane_sum};
+use super::super::gemm::Threads;
+use super::super::strategy::BackwardStrategy;
+use super::super::threads::gemm_threads;
+use super::super::{Plan, backward, forward};
 use super::plans;
 use super::reference::{direct, input_len, loss, reference_grads, values};
+use crate::shape::BranchLayout;
 
 #[test]
 fn backward_equals_finite_differences() {
@@ -63,15 +67,15 @@ fn backward_equals_finite_differences() {
 
 /// The strategies that apply to `plan`: the transposed GEMM needs stride 1, Winograd a 3x3
 /// kernel at stride 1.
-fn strategies(plan: &Plan) -> Vec<Strategy> {
+fn strategies(plan: &Plan) -> Vec<BackwardStrategy> {
     match (plan.stride, plan.kernel) {
         ([1, 1], [3, 3]) => vec![
-            Strategy::TransposedGemm,
-            Strategy::Col2im,
-            Strategy::Winograd,
+            BackwardStrategy::TransposedGemm,
+            BackwardStrategy::Col2im,
+            BackwardStrategy::Winograd,
         ],
-        ([1, 1], _) => vec![Strategy::TransposedGemm, Strategy::Col2im],
-        _ => vec![Strategy::Col2im],
+        ([1, 1], _) => vec![BackwardStrategy::TransposedGemm, BackwardStrategy::Col2im],
+        _ => vec![BackwardStrategy::Col2im],
     }
 }
 
@@ -87,7 +91,7 @@ fn every_backward_strategy_equals_the_direct_loop() {
         for strategy in strategies(&plan) {
             for asked in 0..8 {
                 let want = [asked & 1 != 0, asked & 2 != 0, asked & 4 != 0];
-                let grads = backward_with(&plan, &input, &kernel, &grad, want, strategy);
+                let grads = backward_using(&plan, &input, &kernel, &grad, want, strategy);
                 let got = [grads.input, grads.kernel, grads.bias];
                 for (which, (got, exact)) in got.iter().zip(&reference).enumerate() {
                     let name = ["input", "kernel", "bias"][which];
@@ -113,22 +117,38 @@ fn every_backward_strategy_equals_the_direct_loop() {
     }
 }
 
-/// [`Strategy::select`] takes the transposed GEMM only at stride 1, for the input gradient,
-/// when the input has at least half as many channels as the output, and Winograd for the
-/// input gradient of wide 3x3 layers.
+/// [`BackwardStrategy::select`] takes the transposed GEMM only at stride 1, for the input
+/// gradient, when the input has at least half as many channels as the output, and Winograd for
+/// the input gradient of wide 3x3 layers.
 #[test]
 fn backward_strategy_follows_the_channel_rule() {
-    let plan =
-        |cin, cout, stride| Plan::new([1, cin, 8, 8], [cout, cin, 3, 3], stride, &[1, 2], false);
-    let select = Strategy::select;
+    let plan = |cin, cout, stride| {
+        Plan::new(
+            [1, cin, 8, 8],
+            [cout, cin, 3, 3],
+            stride,
+            &[1, 2],
+            BranchLayout::Shared,
+        )
+    };
+    let select = BackwardStrategy::select;
     let all = [true, true, true];
-    assert_eq!(select(&plan(16, 32, [1, 1]), all), Strategy::TransposedGemm);
-    assert_eq!(select(&plan(32, 16, [1, 1]), all), Strategy::TransposedGemm);
-    assert_eq!(select(&plan(15, 32, [1, 1]), all), Strategy::Col2im);
-    assert_eq!(select(&plan(1, 32, [1, 1]), all), Strategy::Col2im);
-    assert_eq!(select(&plan(16, 16, [2, 1]), all), Strategy::Col2im);
+    assert_eq!(
+        select(&plan(16, 32, [1, 1]), all),
+        BackwardStrategy::TransposedGemm
+    );
+    assert_eq!(
+        select(&plan(32, 16, [1, 1]), all),
+        BackwardStrategy::TransposedGemm
+    );
+    assert_eq!(select(&plan(15, 32, [1, 1]), all), BackwardStrategy::Col2im);
+    assert_eq!(select(&plan(1, 32, [1, 1]), all), BackwardStrategy::Col2im);
+    assert_eq!(select(&plan(16, 16, [2, 1]), all), BackwardStrategy::Col2im);
     let no_input = [false, true, true];
-    assert_eq!(select(&plan(16, 16, [1, 1]), no_input), Strategy::Col2im);
+    assert_eq!(
+        select(&plan(16, 16, [1, 1]), no_input),
+        BackwardStrategy::Col2im
+    );
     // Where the forward takes Winograd (wide, and two maps per thread), so does the input
     // gradient; without an input gradient there is nothing for it to do.
     let wide = Plan::new(
@@ -136,46 +156,64 @@ fn backward_strategy_follows_the_channel_rule() {
         [256, 256, 3, 3],
         [1, 1],
         &[1, 2, 3],
-        false,
+        BranchLayout::Shared,
     );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .expect("a pool of two threads");
     pool.install(|| {
-        assert_eq!(select(&wide, all), Strategy::Winograd);
-        assert_eq!(select(&wide, no_input), Strategy::Col2im);
+        assert_eq!(select(&wide, all), BackwardStrategy::Winograd);
+        assert_eq!(select(&wide, no_input), BackwardStrategy::Col2im);
     });
 }
 
 #[test]
 #[should_panic(expected = "needs stride 1")]
 fn transposed_gemm_backward_rejects_a_stride() {
-    let plan = Plan::new([1, 2, 6, 6], [2, 2, 3, 3], [2, 2], &[1], false);
+    let plan = Plan::new(
+        [1, 2, 6, 6],
+        [2, 2, 3, 3],
+        [2, 2],
+        &[1],
+        BranchLayout::Shared,
+    );
     let (input, kernel) = (
         values(plan.image(), 1),
         values(plan.channels_out * plan.patch(), 2),
     );
     let grad = values(plan.output_len(), 3);
-    backward_with(
+    backward_using(
         &plan,
         &input,
         &kernel,
         &grad,
         [true; 3],
-        Strategy::TransposedGemm,
+        BackwardStrategy::TransposedGemm,
     );
 }
 
 /// With fewer maps and images than threads (one image; three branch inputs), every GEMM is
 /// split across the threads ([`gemm_threads`]): forward and every backward
-/// strategy still equal the direct loops. Run in a pool of two threads, as on the benchmark
-/// machine, so that the split happens whatever this machine's core count.
+/// strategy still equal the direct loops. Run in a pool of two threads, so that the split
+/// happens whatever this machine's core count.
 #[test]
 fn gemms_split_across_threads_equal_the_direct_loop() {
     let plans = [
-        Plan::new([1, 64, 24, 24], [128, 64, 3, 3], [1, 1], &[1, 2, 3], false),
-        Plan::new([3, 64, 24, 24], [128, 64, 3, 3], [1, 1], &[1, 2, 3], true),
+        Plan::new(
+            [1, 64, 24, 24],
+            [128, 64, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [3, 64, 24, 24],
+            [128, 64, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Stacked,
+        ),
     ];
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -205,7 +243,7 @@ fn gemms_split_across_threads_equal_the_direct_loop() {
             let grad = values(plan.output_len(), 140 + p as u64);
             let reference = reference_grads(plan, &input, &kernel, &grad);
             for strategy in strategies(plan) {
-                let grads = backward_with(plan, &input, &kernel, &grad, [true; 3], strategy);
+                let grads = backward_using(plan, &input, &kernel, &grad, [true; 3], strategy);
                 let got = [grads.input, grads.kernel, grads.bias];
                 for (which, (got, exact)) in got.iter().zip(&reference).enumerate() {
                     let got = got.as_ref().expect("asked for every gradient");

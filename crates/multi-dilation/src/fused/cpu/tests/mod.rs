@@ -1,17 +1,19 @@
 //! Tests of the CPU kernel against direct loops: the im2col matrices against their definition,
 //! forward against the convolution as a loop ([`reference`]), and in [`backward`] every
-//! backward [`Strategy`](super::backward::Strategy), forced, against gradients by direct loops
-//! and by finite differences. Every plan is tested twice, with the default im2col blocks and cut
-//! into one-row blocks. The GEMM wrapper's tests are in [`gemm`](super::gemm).
+//! [`BackwardStrategy`](super::strategy::BackwardStrategy), forced, against gradients by
+//! direct loops and by finite differences. Every plan is tested twice, with the default im2col
+//! blocks and cut into one-row blocks. The GEMM wrapper's tests are in [`gemm`](super::gemm).
 
 mod backward;
 mod reference;
 
 use std::ops::Range;
 
-use super::forward::{ForwardStrategy, forward_with};
+use super::forward::forward_using;
 use super::plan::Taps;
+use super::strategy::ForwardStrategy;
 use super::{Plan, forward};
+use crate::shape::BranchLayout;
 pub(super) use reference::values;
 use reference::{direct, exact, input_len};
 
@@ -19,18 +21,72 @@ use reference::{direct, exact, input_len};
 /// with one target row per block.
 fn plans() -> Vec<Plan> {
     let plans = [
-        Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3], false),
-        Plan::new([1, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], false),
-        Plan::new([2, 1, 5, 5], [2, 1, 5, 5], [1, 2], &[2, 4], false),
-        Plan::new([1, 2, 6, 7], [2, 2, 1, 3], [3, 3], &[1], false),
+        Plan::new(
+            [2, 3, 7, 6],
+            [4, 3, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [1, 2, 9, 8],
+            [3, 2, 3, 2],
+            [2, 1],
+            &[1, 3],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [2, 1, 5, 5],
+            [2, 1, 5, 5],
+            [1, 2],
+            &[2, 4],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [1, 2, 6, 7],
+            [2, 2, 1, 3],
+            [3, 3],
+            &[1],
+            BranchLayout::Shared,
+        ),
         // Stride 1 takes the transposed-convolution input gradient: even and rectangular
         // kernels (asymmetric padding), and dilations wider than the image.
-        Plan::new([2, 2, 6, 9], [3, 2, 2, 4], [1, 1], &[1, 3], false),
-        Plan::new([1, 3, 5, 4], [2, 3, 5, 3], [1, 1], &[2, 5], false),
+        Plan::new(
+            [2, 2, 6, 9],
+            [3, 2, 2, 4],
+            [1, 1],
+            &[1, 3],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [1, 3, 5, 4],
+            [2, 3, 5, 3],
+            [1, 1],
+            &[2, 5],
+            BranchLayout::Shared,
+        ),
         // Branch-parallel: each branch convolves images of its own, stacked on the batch axis.
-        Plan::new([6, 2, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
-        Plan::new([2, 2, 9, 8], [3, 2, 3, 2], [2, 1], &[1, 3], true),
-        Plan::new([4, 1, 6, 9], [3, 1, 2, 4], [1, 1], &[3, 1], true),
+        Plan::new(
+            [6, 2, 7, 6],
+            [4, 2, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Stacked,
+        ),
+        Plan::new(
+            [2, 2, 9, 8],
+            [3, 2, 3, 2],
+            [2, 1],
+            &[1, 3],
+            BranchLayout::Stacked,
+        ),
+        Plan::new(
+            [4, 1, 6, 9],
+            [3, 1, 2, 4],
+            [1, 1],
+            &[3, 1],
+            BranchLayout::Stacked,
+        ),
     ];
     let one_row = plans.clone().map(|plan| Plan {
         block_bytes: 1,
@@ -119,11 +175,41 @@ fn forward_equals_a_direct_loop() {
 #[test]
 fn winograd_forward_equals_a_direct_loop() {
     let plans = [
-        Plan::new([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], &[1, 2, 3], false),
-        Plan::new([1, 5, 9, 8], [3, 5, 3, 3], [1, 1], &[1, 4, 8, 9], false),
-        Plan::new([2, 2, 5, 11], [2, 2, 3, 3], [1, 1], &[3, 6, 12], false),
-        Plan::new([1, 1, 1, 1], [2, 1, 3, 3], [1, 1], &[1, 2], false),
-        Plan::new([6, 2, 7, 6], [4, 2, 3, 3], [1, 1], &[1, 2, 3], true),
+        Plan::new(
+            [2, 3, 7, 6],
+            [4, 3, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [1, 5, 9, 8],
+            [3, 5, 3, 3],
+            [1, 1],
+            &[1, 4, 8, 9],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [2, 2, 5, 11],
+            [2, 2, 3, 3],
+            [1, 1],
+            &[3, 6, 12],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [1, 1, 1, 1],
+            [2, 1, 3, 3],
+            [1, 1],
+            &[1, 2],
+            BranchLayout::Shared,
+        ),
+        Plan::new(
+            [6, 2, 7, 6],
+            [4, 2, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            BranchLayout::Stacked,
+        ),
     ];
     for (p, plan) in plans.into_iter().enumerate() {
         let input = values(input_len(&plan), 200 + p as u64);
@@ -131,7 +217,7 @@ fn winograd_forward_equals_a_direct_loop() {
         let bias = values(plan.channels_out, 220 + p as u64);
         let reference = direct(&plan, &input, &kernel, &bias);
         for relu in [false, true] {
-            let got = forward_with(
+            let got = forward_using(
                 &plan,
                 &input,
                 &kernel,
@@ -160,11 +246,17 @@ fn winograd_forward_equals_a_direct_loop() {
 /// outputs.
 #[test]
 fn winograd_forward_with_many_channels_is_within_its_rounding_bound() {
-    let plan = Plan::new([2, 160, 7, 9], [12, 160, 3, 3], [1, 1], &[1, 2, 4], false);
+    let plan = Plan::new(
+        [2, 160, 7, 9],
+        [12, 160, 3, 3],
+        [1, 1],
+        &[1, 2, 4],
+        BranchLayout::Shared,
+    );
     let input = values(input_len(&plan), 300);
     let kernel = values(plan.channels_out * plan.patch(), 301);
     let bias = values(plan.channels_out, 302);
-    let got = forward_with(
+    let got = forward_using(
         &plan,
         &input,
         &kernel,
@@ -265,7 +357,7 @@ fn forward_strategy_follows_the_measured_rule() {
             ),
         ];
         for (input, kernel, stride, dilations, expected) in cases {
-            let plan = Plan::new(input, kernel, stride, dilations, false);
+            let plan = Plan::new(input, kernel, stride, dilations, BranchLayout::Shared);
             assert_eq!(ForwardStrategy::select(&plan), expected, "{plan:?}");
         }
     });
@@ -274,10 +366,16 @@ fn forward_strategy_follows_the_measured_rule() {
 #[test]
 #[should_panic(expected = "the Winograd forward needs a 3x3 kernel at stride 1")]
 fn winograd_forward_rejects_other_kernels() {
-    let plan = Plan::new([1, 2, 6, 6], [2, 2, 5, 5], [1, 1], &[1], false);
+    let plan = Plan::new(
+        [1, 2, 6, 6],
+        [2, 2, 5, 5],
+        [1, 1],
+        &[1],
+        BranchLayout::Shared,
+    );
     let input = values(input_len(&plan), 1);
     let kernel = values(plan.channels_out * plan.patch(), 2);
-    forward_with(
+    forward_using(
         &plan,
         &input,
         &kernel,

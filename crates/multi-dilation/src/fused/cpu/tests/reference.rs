@@ -3,6 +3,7 @@
 //! `f64`, with the rounding bound of an `f32` sum of their terms).
 
 use super::super::Plan;
+use crate::shape::BranchLayout;
 
 /// Deterministic values in [-1, 1).
 pub(in super::super) fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -88,7 +89,7 @@ pub(super) fn exact(plan: &Plan, input: &[f32], kernel: &[f32], bias: &[f32]) ->
 /// Which input image branch `n` of image `b` reads: image `b` of the one input, or, for
 /// per-branch inputs stacked branch-major on the batch axis, image `n * batch + b`.
 fn input_image(plan: &Plan, b: usize, n: usize) -> usize {
-    if plan.per_branch_input {
+    if plan.layout == BranchLayout::Stacked {
         n * plan.batch + b
     } else {
         b
@@ -98,7 +99,7 @@ fn input_image(plan: &Plan, b: usize, n: usize) -> usize {
 /// Which output map branch `n` of image `b` is: `[batch, branches]` order, or `[branches,
 /// batch]` for per-branch inputs.
 fn output_map(plan: &Plan, b: usize, n: usize) -> usize {
-    if plan.per_branch_input {
+    if plan.layout == BranchLayout::Stacked {
         n * plan.batch + b
     } else {
         b * plan.branches.len() + n
@@ -107,7 +108,7 @@ fn output_map(plan: &Plan, b: usize, n: usize) -> usize {
 
 /// Elements of the whole input of `plan`.
 pub(super) fn input_len(plan: &Plan) -> usize {
-    let stacks = if plan.per_branch_input {
+    let stacks = if plan.layout == BranchLayout::Stacked {
         plan.branches.len()
     } else {
         1

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use burn::tensor::f16;
 use hdf5_reader::{ByteOrder, Datatype, H5Type, Hdf5File};
 
-use super::file::{MAX_EXPANSION, Stored, claimed_elements};
+use super::stored::{MAX_EXPANSION, Stored, claimed_elements};
 
 /// The most groups one file may lead the reader through; a Keras weights file has a few
 /// dozen.
@@ -14,7 +14,7 @@ const MAX_GROUPS: usize = 100_000;
 
 /// Every dataset of the HDF5 file `bytes`, by path without the leading slash: floats of 2, 4
 /// or 8 bytes as `f32`, other types by name.
-pub(super) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
+pub(in crate::interop) fn read(bytes: Vec<u8>) -> Result<BTreeMap<String, Stored>, String> {
     let file_len = bytes.len();
     let file = Hdf5File::from_vec(bytes).map_err(|err| err.to_string())?;
     let mut tensors = BTreeMap::new();

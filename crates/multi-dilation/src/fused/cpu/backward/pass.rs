@@ -1,114 +1,14 @@
-//! Backward from the output gradient `[batch, dilations, out, ho, wo]` (`[dilations, batch,
-//! out, ho, wo]` for per-branch inputs): the input gradient, and the kernel and bias gradients
-//! summed over every image and every dilation in one pass.
-//!
-//! Input images (with per-branch inputs, each of the `dilations * batch`) are split into
-//! contiguous groups (see [`groups`]). Each group writes the input gradient of its own images
-//! (disjoint chunks) and sums its own [`Partial`] kernel and bias gradients, which are added up
-//! across groups at the end. Per image and branch, the bias gradient is a sum of the output
-//! gradient's rows; the input and kernel gradients are computed by the [`Strategy`] that
-//! [`Strategy::select`] picks.
+//! One backward call's work per input image: [`Pass`] holds the call's arguments and the kernel
+//! laid out for its strategy, and runs every branch of one image into a group's [`Partial`]
+//! sums and [`Scratch`] buffers; [`lane_sum`] is the bias gradient's reduction.
 
-use rayon::prelude::*;
+use crate::fused::cpu::gemm::{Mat, Threads, sgemm, sgemm_rows};
+use crate::fused::cpu::plan::Plan;
+use crate::fused::cpu::strategy::BackwardStrategy;
+use crate::fused::cpu::threads::gemm_threads;
 
-use super::gemm::{Mat, Threads, sgemm, sgemm_rows};
-use super::gemm_threads;
-use super::groups;
-use super::plan::Plan;
-pub(crate) use super::strategy::Strategy;
-use super::winograd;
-
-/// What [`backward`] computes: each gradient is `None` when not asked for.
-pub(crate) struct Grads {
-    pub input: Option<Vec<f32>>,
-    pub kernel: Option<Vec<f32>>,
-    pub bias: Option<Vec<f32>>,
-}
-
-/// Backward from the output gradient `[batch, dilations, out, ho, wo]`: the gradients `want`
-/// (input, kernel, bias), with the kernel and bias gradients summed over every image and every
-/// dilation, by the strategy [`Strategy::select`] picks.
-pub(crate) fn backward(
-    plan: &Plan,
-    input: &[f32],
-    kernel: &[f32],
-    grad_output: &[f32],
-    want: [bool; 3],
-) -> Grads {
-    let strategy = Strategy::select(plan, want);
-    backward_with(plan, input, kernel, grad_output, want, strategy)
-}
-
-/// [`backward`] by `strategy` (tests force each one).
-///
-/// # Panics
-/// Panics if `strategy` is [`Strategy::TransposedGemm`] and the stride is not 1.
-pub(crate) fn backward_with(
-    plan: &Plan,
-    input: &[f32],
-    kernel: &[f32],
-    grad_output: &[f32],
-    want: [bool; 3],
-    strategy: Strategy,
-) -> Grads {
-    assert!(
-        strategy == Strategy::Col2im || plan.stride == [1, 1],
-        "fused multi-dilation conv2d: the {strategy:?} backward needs stride 1, got {:?}",
-        plan.stride
-    );
-    let [want_input, want_kernel, want_bias] = want;
-    if strategy == Strategy::Winograd {
-        let rest = [false, want_kernel, want_bias];
-        let grads = backward_with(plan, input, kernel, grad_output, rest, Strategy::Col2im);
-        let input = want_input.then(|| winograd::input_gradient(plan, kernel, grad_output));
-        return Grads { input, ..grads };
-    }
-    let pass = Pass::new(plan, input, kernel, grad_output, want, strategy);
-    let image_len = plan.image();
-    let mut grad_input = vec![0.0f32; if want_input { input.len() } else { 0 }];
-    // Contiguous groups of images (see `groups`): one partial sum and one pair of scratch
-    // buffers per group, whatever the batch size.
-    let images = plan.input_images();
-    let per_group = images.div_ceil(groups()).max(1);
-    let total = if want_input && image_len > 0 {
-        grad_input
-            .par_chunks_mut(image_len * per_group)
-            .enumerate()
-            .map(|(group, images)| {
-                let (mut acc, mut scratch) = (pass.partial(), pass.scratch());
-                for (k, image_grad) in images.chunks_mut(image_len).enumerate() {
-                    pass.image(
-                        group * per_group + k,
-                        Some(image_grad),
-                        &mut acc,
-                        &mut scratch,
-                    );
-                }
-                acc
-            })
-            .reduce_with(Partial::add)
-    } else {
-        (0..images.div_ceil(per_group))
-            .into_par_iter()
-            .map(|group| {
-                let (mut acc, mut scratch) = (pass.partial(), pass.scratch());
-                for image in group * per_group..((group + 1) * per_group).min(images) {
-                    pass.image(image, None, &mut acc, &mut scratch);
-                }
-                acc
-            })
-            .reduce_with(Partial::add)
-    }
-    .unwrap_or_else(|| pass.partial());
-    Grads {
-        input: want_input.then_some(grad_input),
-        kernel: want_kernel.then(|| pass.kernel_grad(&total.kernel)),
-        bias: want_bias.then_some(total.bias),
-    }
-}
-
-/// One call of [`backward_with`]: its arguments, and the kernel laid out for the strategy.
-struct Pass<'a> {
+/// One call of `backward_using`: its arguments, and the kernel laid out for the strategy.
+pub(super) struct Pass<'a> {
     plan: &'a Plan,
     input: &'a [f32],
     kernel: &'a [f32],
@@ -116,9 +16,9 @@ struct Pass<'a> {
     want_input: bool,
     want_kernel: bool,
     want_bias: bool,
-    strategy: Strategy,
-    /// The kernel as `[in, (o, i, j)]` for [`Strategy::TransposedGemm`]'s input gradient
-    /// (empty otherwise).
+    strategy: BackwardStrategy,
+    /// The kernel as `[in, (o, i, j)]` for [`BackwardStrategy::TransposedGemm`]'s input
+    /// gradient (empty otherwise).
     kernel_t: Vec<f32>,
     /// The threads of each GEMM (see [`gemm_threads`]).
     threads: Threads,
@@ -126,16 +26,16 @@ struct Pass<'a> {
 
 impl<'a> Pass<'a> {
     /// The pass, with the transposed kernel when the strategy needs it.
-    fn new(
+    pub(super) fn new(
         plan: &'a Plan,
         input: &'a [f32],
         kernel: &'a [f32],
         grad_output: &'a [f32],
         want: [bool; 3],
-        strategy: Strategy,
+        strategy: BackwardStrategy,
     ) -> Self {
         let [want_input, want_kernel, want_bias] = want;
-        let kernel_t = if want_input && strategy == Strategy::TransposedGemm {
+        let kernel_t = if want_input && strategy == BackwardStrategy::TransposedGemm {
             // `[o, c, tap]` to `[c, o, tap]`: one copy of `kh * kw` taps per (o, c).
             let (cin, out, taps) = (
                 plan.channels_in,
@@ -170,7 +70,7 @@ impl<'a> Pass<'a> {
     }
 
     /// Zeroed partial sums of the gradients asked for.
-    fn partial(&self) -> Partial {
+    pub(super) fn partial(&self) -> Partial {
         let (out, patch) = (self.plan.channels_out, self.plan.patch());
         Partial {
             kernel: vec![0.0; if self.want_kernel { out * patch } else { 0 }],
@@ -179,14 +79,14 @@ impl<'a> Pass<'a> {
     }
 
     /// Scratch buffers of the sizes the strategy uses.
-    fn scratch(&self) -> Scratch {
+    pub(super) fn scratch(&self) -> Scratch {
         let (plan, input, kernel) = (self.plan, self.want_input, self.want_kernel);
         let (cols, dcols) = match self.strategy {
-            Strategy::TransposedGemm => {
+            BackwardStrategy::TransposedGemm => {
                 let blocks = input || kernel;
                 (None, blocks.then(|| plan.grad_taps(0).block_len()))
             }
-            Strategy::Col2im | Strategy::Winograd => (
+            BackwardStrategy::Col2im | BackwardStrategy::Winograd => (
                 kernel.then(|| plan.input_taps(0).block_len()),
                 input.then(|| plan.patch() * plan.positions()),
             ),
@@ -199,7 +99,7 @@ impl<'a> Pass<'a> {
 
     /// Every branch that convolves input image `image`: its input gradient into `image_grad`
     /// (when asked for), its kernel and bias gradients added to `acc`.
-    fn image(
+    pub(super) fn image(
         &self,
         image: usize,
         mut image_grad: Option<&mut [f32]>,
@@ -221,7 +121,7 @@ impl<'a> Pass<'a> {
             let first = branch == branches.start;
             let image_grad = image_grad.as_deref_mut();
             match self.strategy {
-                Strategy::TransposedGemm => self.transposed_gemm(
+                BackwardStrategy::TransposedGemm => self.transposed_gemm(
                     branch,
                     first,
                     pixels,
@@ -230,16 +130,16 @@ impl<'a> Pass<'a> {
                     &mut acc.kernel,
                     scratch,
                 ),
-                Strategy::Col2im | Strategy::Winograd => {
+                BackwardStrategy::Col2im | BackwardStrategy::Winograd => {
                     self.col2im(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
                 }
             }
         }
     }
 
-    /// [`Strategy::TransposedGemm`] for one branch of one image: `pixels` its input, `grad`
-    /// its output gradient `[out, ho, wo]`; the first branch of the image (`first`) writes its
-    /// input gradient, later ones add to it.
+    /// [`BackwardStrategy::TransposedGemm`] for one branch of one image: `pixels` its input,
+    /// `grad` its output gradient `[out, ho, wo]`; the first branch of the image (`first`)
+    /// writes its input gradient, later ones add to it.
     #[allow(clippy::too_many_arguments)]
     fn transposed_gemm(
         &self,
@@ -284,8 +184,8 @@ impl<'a> Pass<'a> {
             });
     }
 
-    /// [`Strategy::Col2im`] for one branch of one image: `pixels` its input, `grad` its output
-    /// gradient `[out, ho, wo]`.
+    /// [`BackwardStrategy::Col2im`] for one branch of one image: `pixels` its input, `grad` its
+    /// output gradient `[out, ho, wo]`.
     fn col2im(
         &self,
         branch: usize,
@@ -332,7 +232,7 @@ impl<'a> Pass<'a> {
 
     /// The summed kernel gradient `sums`, from the strategy's layout back to the kernel's
     /// `[o, (c, i, j)]`.
-    fn kernel_grad(&self, sums: &[f32]) -> Vec<f32> {
+    pub(super) fn kernel_grad(&self, sums: &[f32]) -> Vec<f32> {
         let plan = self.plan;
         let (out, patch) = (plan.channels_out, plan.patch());
         let (cin, taps) = (plan.channels_in, plan.kernel[0] * plan.kernel[1]);
@@ -345,8 +245,10 @@ impl<'a> Pass<'a> {
                 for t in 0..taps {
                     let value = entries.next().expect("out * cin * taps entries");
                     *value = match self.strategy {
-                        Strategy::TransposedGemm => sums[(o * taps + t) * cin + c],
-                        Strategy::Col2im | Strategy::Winograd => sums[(c * taps + t) * out + o],
+                        BackwardStrategy::TransposedGemm => sums[(o * taps + t) * cin + c],
+                        BackwardStrategy::Col2im | BackwardStrategy::Winograd => {
+                            sums[(c * taps + t) * out + o]
+                        }
                     };
                 }
             }
@@ -356,11 +258,10 @@ impl<'a> Pass<'a> {
 }
 
 /// The sum of `values` in 16 interleaved partial sums (lane `k` adds every value whose index
-/// is `k` modulo 16), added up at the end. A plain `iter().sum()` is one chain of dependent
-/// additions that the compiler may not reorder (float addition is not associative), so it
-/// runs one scalar addition at a time: on S3 that chain, the bias gradient, took 3.6% of
-/// forward+backward in `perf`, and 0.8% as independent lanes, which run as vector additions.
-pub(super) fn lane_sum(values: &[f32]) -> f32 {
+/// is `k` modulo 16), added up at the end: a plain `iter().sum()` is one chain of dependent
+/// additions that the compiler may not reorder (float addition is not associative), where
+/// independent lanes run as vector additions.
+pub(crate) fn lane_sum(values: &[f32]) -> f32 {
     const LANES: usize = 16;
     let mut lanes = [0.0f32; LANES];
     let mut chunks = values.chunks_exact(LANES);
@@ -374,14 +275,14 @@ pub(super) fn lane_sum(values: &[f32]) -> f32 {
 }
 
 /// One group's share of the kernel and bias gradients.
-struct Partial {
-    kernel: Vec<f32>,
-    bias: Vec<f32>,
+pub(super) struct Partial {
+    pub(super) kernel: Vec<f32>,
+    pub(super) bias: Vec<f32>,
 }
 
 impl Partial {
     /// The element-wise sum of two shares.
-    fn add(mut self, other: Self) -> Self {
+    pub(super) fn add(mut self, other: Self) -> Self {
         for (a, b) in self.kernel.iter_mut().zip(&other.kernel) {
             *a += b;
         }
@@ -392,10 +293,10 @@ impl Partial {
     }
 }
 
-/// One group's im2col buffers: `cols` of the input (for [`Strategy::Col2im`]'s kernel
-/// gradient), `dcols` of the output gradient ([`Strategy::TransposedGemm`]) or of the GEMM's
-/// columns that col2im scatters ([`Strategy::Col2im`]).
-struct Scratch {
+/// One group's im2col buffers: `cols` of the input (for [`BackwardStrategy::Col2im`]'s kernel
+/// gradient), `dcols` of the output gradient ([`BackwardStrategy::TransposedGemm`]) or of the
+/// GEMM's columns that col2im scatters ([`BackwardStrategy::Col2im`]).
+pub(super) struct Scratch {
     cols: Vec<f32>,
     dcols: Vec<f32>,
 }
