@@ -5,8 +5,8 @@ use burn::tensor::{Device, Tensor};
 
 use super::{InteropError, WeightFile};
 use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
+use crate::ranks::MultiDilationConv2d;
 
 /// The kernel shape `[out, in / groups, kh, kw]` that `config` implies.
 pub(crate) fn oihw_shape(config: &MultiDilationConv2dConfig) -> [usize; 4] {

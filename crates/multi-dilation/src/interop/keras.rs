@@ -10,8 +10,8 @@ use burn::tensor::{Device, Tensor};
 use super::layout::{channels_last_rows_to_first, hwio_to_oihw};
 use super::{InteropError, WeightFile, assemble};
 use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
+use crate::ranks::MultiDilationConv2d;
 
 /// The names of one Keras layer's kernel and bias in a weight file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use burn::tensor::Device;
 use super::layout::transpose_linear;
 use super::{InteropError, WeightFile, assemble};
 use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
+use crate::ranks::MultiDilationConv2d;
 
 /// `prefix.leaf`, or `leaf` for an empty prefix.
 fn key(prefix: &str, leaf: &str) -> String {
