@@ -53,7 +53,9 @@ mod train;
 mod weighting;
 
 pub use branch_norm::{BranchBatchNorm, BranchBatchNormConfig};
-pub use config::{MultiDilationConv1dConfig, MultiDilationConv2dConfig, MultiDilationConv3dConfig};
+pub use config::{
+    LayerConfig, MultiDilationConv1dConfig, MultiDilationConv2dConfig, MultiDilationConv3dConfig,
+};
 pub use conv::MultiDilationConv;
 pub use deep::{
     BlockNorm, BranchNorm, DeepBlock, DeepMultiDilationNet, DeepMultiDilationNetConfig, HeadPool,

@@ -104,3 +104,5 @@ impl MultiDilationConv1dConfig {
         }
     }
 }
+
+super::layer_config!(MultiDilationConv1dConfig, 3);

@@ -115,3 +115,5 @@ impl MultiDilationConv2dConfig {
         }
     }
 }
+
+super::layer_config!(MultiDilationConv2dConfig, 4);

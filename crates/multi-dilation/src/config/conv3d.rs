@@ -106,3 +106,5 @@ impl MultiDilationConv3dConfig {
         }
     }
 }
+
+super::layer_config!(MultiDilationConv3dConfig, 5);

@@ -1,6 +1,7 @@
 //! The configurations of the layer at each rank ([`MultiDilationConv1dConfig`],
 //! [`MultiDilationConv2dConfig`], [`MultiDilationConv3dConfig`]) and what they share: one set of
-//! checks and one way to build the layer ([`Settings`]), whatever the rank.
+//! checks and one way to build the layer (`Settings`), whatever the rank, and [`LayerConfig`]
+//! for code generic over the rank.
 
 mod conv1d;
 mod conv2d;
@@ -20,6 +21,60 @@ use crate::error::ConfigError;
 use crate::execute::{ExecutionPath, FUSED_NEEDS, fused_supported};
 use crate::merge::Merge;
 use crate::shape::validate_dilations;
+
+/// What the layer configs of every rank share, for code generic over the rank (the weight
+/// imports of `interop` take any of them): `D` is the rank of the layer's tensors.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use multi_dilation::{LayerConfig, MultiDilationConv1dConfig, MultiDilationConv3dConfig};
+///
+/// fn kernel_len<const D: usize>(config: &impl LayerConfig<D>) -> usize {
+///     config.kernel_shape().iter().product()
+/// }
+/// assert_eq!(kernel_len(&MultiDilationConv1dConfig::new([2, 4], 5)), 4 * 2 * 5);
+/// assert_eq!(kernel_len(&MultiDilationConv3dConfig::new([1, 2], [3, 3, 3])), 2 * 27);
+/// let layer = MultiDilationConv1dConfig::new([2, 4], 5).build(&Device::default()).unwrap();
+/// assert_eq!(layer.weight.dims(), [4, 2, 5]);
+/// ```
+pub trait LayerConfig<const D: usize> {
+    /// The kernel's shape, `[out, in / groups, ..kernel_size]`.
+    fn kernel_shape(&self) -> [usize; D];
+    /// Whether the layer holds a bias.
+    fn has_bias(&self) -> bool;
+    /// Checks every field; the first invalid one gives the error (the config's `validate`).
+    fn check(&self) -> Result<(), ConfigError>;
+    /// The layer on `device`, or the first invalid field (the config's `try_init`).
+    fn build(&self, device: &Device) -> Result<MultiDilationConv<D>, ConfigError>;
+}
+
+/// [`LayerConfig`] for a config of tensor rank `D` with a `settings()` view.
+macro_rules! layer_config {
+    ($config:ty, $rank:literal) => {
+        impl $crate::config::LayerConfig<$rank> for $config {
+            fn kernel_shape(&self) -> [usize; $rank] {
+                self.settings().kernel_shape()
+            }
+
+            fn has_bias(&self) -> bool {
+                self.bias
+            }
+
+            fn check(&self) -> Result<(), $crate::error::ConfigError> {
+                self.validate()
+            }
+
+            fn build(
+                &self,
+                device: &burn::tensor::Device,
+            ) -> Result<$crate::conv::MultiDilationConv<$rank>, $crate::error::ConfigError> {
+                self.try_init(device)
+            }
+        }
+    };
+}
+pub(crate) use layer_config;
 
 /// A config's fields at any rank: the kernel size and stride as slices (one entry per spatial
 /// axis), with the fields as the user wrote them for error messages.
@@ -92,6 +147,15 @@ impl Settings<'_> {
         Ok(())
     }
 
+    /// The kernel's shape at tensor rank `D`: `[out, in / groups, ..kernel_size]`.
+    pub fn kernel_shape<const D: usize>(&self) -> [usize; D] {
+        let mut shape = [0; D];
+        shape[0] = self.channels[1];
+        shape[1] = self.channels[0] / self.groups.max(1);
+        shape[2..].copy_from_slice(self.kernel_size);
+        shape
+    }
+
     /// The layer of tensor rank `D` on `device`, or the first invalid field. The kernel is
     /// `[out, in / groups, ..kernel_size]` and the bias `[out]`, initialized like burn's
     /// convolutions (fan in `in / groups * prod(kernel_size)`).
@@ -117,13 +181,12 @@ impl Settings<'_> {
         let taps: usize = self.kernel_size.iter().product();
         let fan_in = channels_in / self.groups * taps;
         let fan_out = channels_out / self.groups * taps;
-        let mut shape = [0; D];
-        shape[0] = channels_out;
-        shape[1] = channels_in / self.groups;
-        shape[2..].copy_from_slice(self.kernel_size);
-        let weight = self
-            .initializer
-            .init_with(shape, Some(fan_in), Some(fan_out), device);
+        let weight = self.initializer.init_with(
+            self.kernel_shape::<D>(),
+            Some(fan_in),
+            Some(fan_out),
+            device,
+        );
         let bias = self.bias.then(|| {
             self.initializer
                 .init_with([channels_out], Some(fan_in), Some(fan_out), device)
