@@ -6,7 +6,8 @@
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 use multi_dilation::{
-    ExecutionPath, MultiDilationConv, MultiDilationConv1dConfig, MultiDilationConv3dConfig,
+    BranchBatchNormConfig, BranchWeightingConfig, ExecutionPath, MultiDilationConv,
+    MultiDilationConv1dConfig, MultiDilationConv3dConfig,
 };
 use serde_json::Value;
 
@@ -173,4 +174,42 @@ fn a_1d_input_of_other_channels_panics_with_both_shapes() {
 fn a_3d_input_of_other_channels_panics_with_both_shapes() {
     let layer = MultiDilationConv3dConfig::new([1, 3], [3, 3, 3]).init(&device());
     layer.forward(tensor([1, 2, 4, 4, 4], 1, &device()));
+}
+
+#[test]
+fn branch_norm_and_weighting_work_on_1d_and_3d_branch_lists() {
+    let device = device().autodiff();
+    // Training mode: each branch of a 1-D layer normalized by its own statistics (gamma 1,
+    // beta 0 at init), checked on the host: per channel, mean 0 and variance 1 over batch and
+    // length.
+    let norm = BranchBatchNormConfig::new(3, 2).init(&device);
+    let small = tensor([4, 3, 20], 7, &device);
+    let large = small.clone().mul_scalar(5.0).add_scalar(2.0);
+    for branch in norm.forward(vec![small, large]) {
+        let values = host(branch);
+        for c in 0..3 {
+            let xs: Vec<f32> = (0..4)
+                .flat_map(|b| values[(b * 3 + c) * 20..][..20].to_vec())
+                .collect();
+            let mean = xs.iter().sum::<f32>() / xs.len() as f32;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / xs.len() as f32;
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+                "channel {c}: {mean} {var}"
+            );
+        }
+    }
+    // At init the weighting is the mean of the branches, at rank 5 too.
+    let weighting = BranchWeightingConfig::new(2)
+        .with_channels(Some(2))
+        .init(&device);
+    let a = tensor([1, 2, 3, 4, 5], 8, &device);
+    let b = tensor([1, 2, 3, 4, 5], 9, &device);
+    let mean = (a.clone() + b.clone()).div_scalar(2.0);
+    assert_close(
+        &host(weighting.forward(vec![a, b])),
+        &host(mean),
+        1e-6,
+        "3-D weighting",
+    );
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""PyTorch side of benches/compare_ranks.sh: the 1-D and 3-D layers as PyTorch users write
+them, one weight and bias, F.conv1d / F.conv3d per dilation with 'same' padding (symmetric
+here: stride 1 and odd kernels, padding = dilation * (k - 1) / 2), torch.cat on the channel
+axis; forward, and forward+backward of the sum. Given the shapes as JSON (what rank_timings
+prints under "shapes"); threads: the core count. Prints one JSON object (medians in ms).
+
+Usage: python3 benches/torch_ranks.py [repeats] SHAPES_JSON   (needs `pip install torch`)
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def median_ms(repeats, f):
+    f()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - start) * 1e3)
+    return sorted(times)[repeats // 2]
+
+
+def main():
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    shapes = json.loads(sys.argv[2])
+    torch.set_num_threads(os.cpu_count())
+    rows = []
+    for s in shapes:
+        conv = {1: F.conv1d, 3: F.conv3d}[len(s["kernel"])]
+        cin, cout = s["channels"]
+        w = torch.randn(cout, cin, *s["kernel"]) * 0.1
+        b = torch.randn(cout) * 0.1
+        pad = lambda d: [d * (k - 1) // 2 for k in s["kernel"]]  # noqa: E731
+        for backward in [False, True]:
+            x = torch.randn(s["batch"], cin, *s["spatial"], requires_grad=backward)
+            wb = [w.clone().requires_grad_(backward), b.clone().requires_grad_(backward)]
+
+            def step():
+                y = torch.cat([conv(x, wb[0], wb[1], padding=pad(d), dilation=d)
+                               for d in s["dilations"]], dim=1)
+                if backward:
+                    y.sum().backward()
+                else:
+                    y.sum().item()
+
+            if backward:
+                ms = median_ms(repeats, step)
+            else:
+                with torch.no_grad():
+                    ms = median_ms(repeats, step)
+            rows.append(dict(shape=s["name"], mode="fwd+bwd" if backward else "fwd", ms=ms))
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), rows=rows)))
+
+
+if __name__ == "__main__":
+    main()
