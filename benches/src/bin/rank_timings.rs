@@ -4,7 +4,9 @@
 //! per dilation, and for 1-D the fused kernel. Prints one JSON object (medians in
 //! milliseconds; `null` where a path does not run).
 //!
-//! Usage: `rank_timings [repeats]`.
+//! Usage: `rank_timings [repeats]`, or `rank_timings peak SHAPE PATH` (PATH: `auto`,
+//! `per-dilation`, `fused`): three forward+backward passes of one shape by one path, and the
+//! growth of the process's peak resident memory (`VmHWM`) over them, in MiB.
 
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use multi_dilation::{
@@ -63,10 +65,64 @@ fn rows<const D: usize>(
         .collect()
 }
 
+/// The process's peak resident memory so far, in KiB (`VmHWM` of `/proc/self/status`).
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Three forward+backward passes of `layer` (built on an autodiff device) on `shape`; the
+/// growth of the peak memory over them, in MiB.
+fn peak_growth<const D: usize>(shape: &RankShape, layer: MultiDilationConv<D>) -> f64 {
+    let device = Device::flex().autodiff();
+    let input: [usize; D] = shape.input().try_into().expect("the shape's rank");
+    let x = Tensor::<D>::random(input, Distribution::Normal(0.0, 1.0), &device).require_grad();
+    let before = peak_kib();
+    for _ in 0..3 {
+        drop(layer.forward(x.clone()).sum().backward());
+    }
+    (peak_kib() - before) as f64 / 1024.0
+}
+
+/// `rank_timings peak SHAPE PATH`.
+fn peak(name: &str, path: &str) {
+    let shape = RANK_SHAPES
+        .iter()
+        .find(|s| s.name == name)
+        .expect("a shape of RANK_SHAPES");
+    let path = match path {
+        "auto" => ExecutionPath::Auto,
+        "per-dilation" => ExecutionPath::PerDilation,
+        "fused" => ExecutionPath::Fused,
+        other => panic!("unknown path {other}"),
+    };
+    let device = Device::flex().autodiff();
+    let dilations = shape.dilations.to_vec();
+    let mib = if let [k] = *shape.kernel {
+        let config = MultiDilationConv1dConfig::new(shape.channels, k).with_dilations(dilations);
+        peak_growth(shape, config.with_path(path).init(&device))
+    } else {
+        let kernel = shape.kernel.try_into().expect("a 3-D kernel");
+        let config =
+            MultiDilationConv3dConfig::new(shape.channels, kernel).with_dilations(dilations);
+        peak_growth(shape, config.with_path(path).init(&device))
+    };
+    println!(
+        "{}",
+        json!({ "shape": name, "path": format!("{path:?}"), "peak_growth_mib": mib })
+    );
+}
+
 fn main() {
-    let repeats: usize = std::env::args()
-        .nth(1)
-        .map_or(10, |a| a.parse().expect("repeats"));
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("peak") {
+        return peak(&args[2], &args[3]);
+    }
+    let repeats: usize = args.get(1).map_or(10, |a| a.parse().expect("repeats"));
     let device = Device::flex();
     let mut all = Vec::new();
     for shape in &RANK_SHAPES {
