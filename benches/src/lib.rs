@@ -313,6 +313,85 @@ pub fn run(workload: &Workload, x: &Tensor<4>, backward: bool) {
     }
 }
 
+/// A 1-D or 3-D benchmark shape: batch, channels `[in, out]`, spatial size, kernel size (one
+/// entry per spatial axis) and dilations; stride 1, branches concatenated.
+#[derive(Debug, Clone, Copy)]
+pub struct RankShape {
+    /// The row's name.
+    pub name: &'static str,
+    /// Images (signals, volumes) per batch.
+    pub batch: usize,
+    /// `[in, out]` channels.
+    pub channels: [usize; 2],
+    /// The size of each spatial axis.
+    pub spatial: &'static [usize],
+    /// The kernel size of each spatial axis.
+    pub kernel: &'static [usize],
+    /// One branch per dilation.
+    pub dilations: &'static [usize],
+}
+
+impl RankShape {
+    /// The input shape `[batch, in, ..spatial]`.
+    ///
+    /// # Example
+    /// ```
+    /// let shape = &multi_dilation_benches::RANK_SHAPES[0];
+    /// assert_eq!(shape.input().len(), shape.spatial.len() + 2);
+    /// ```
+    pub fn input(&self) -> Vec<usize> {
+        let mut input = vec![self.batch, self.channels[0]];
+        input.extend_from_slice(self.spatial);
+        input
+    }
+
+    /// The geometry as JSON, for the PyTorch side.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "batch": self.batch, "channels": self.channels,
+            "spatial": self.spatial, "kernel": self.kernel, "dilations": self.dilations,
+        })
+    }
+}
+
+/// The 1-D and 3-D shapes of `compare_ranks.sh`: a WaveNet-like stack layer on audio frames
+/// (dilations 1, 2, 4, 8), a sensor-series layer with a 5-tap kernel, a small segmentation
+/// volume at dilations 1, 2, 3, and an Autofocus-like volume layer (dilations 2 and 6).
+pub const RANK_SHAPES: [RankShape; 4] = [
+    RankShape {
+        name: "A1D",
+        batch: 8,
+        channels: [64, 64],
+        spatial: &[4096],
+        kernel: &[3],
+        dilations: &[1, 2, 4, 8],
+    },
+    RankShape {
+        name: "S1D",
+        batch: 32,
+        channels: [16, 32],
+        spatial: &[1024],
+        kernel: &[5],
+        dilations: &[1, 3, 9],
+    },
+    RankShape {
+        name: "V3D",
+        batch: 2,
+        channels: [16, 16],
+        spatial: &[32, 32, 32],
+        kernel: &[3, 3, 3],
+        dilations: &[1, 2, 3],
+    },
+    RankShape {
+        name: "AF3D",
+        batch: 1,
+        channels: [8, 16],
+        spatial: &[24, 48, 48],
+        kernel: &[3, 3, 3],
+        dilations: &[2, 6],
+    },
+];
+
 /// The MNIST example's default model and Adam, for timing training steps.
 pub struct MnistStep {
     model: Option<multi_dilation::MultiDilationNet>,

@@ -21,9 +21,9 @@
 //! the columns, one along the rows) with zero padding outside the image, like the convolution
 //! that follows it.
 
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
+
+use crate::functional::conv;
 
 /// The blur's standard deviation for the branch at `dilation` with base scale `sigma0`:
 /// `sigma0 * sqrt(dilation^2 - 1)`.
@@ -69,7 +69,8 @@ pub fn gaussian_taps(sigma: f64) -> Vec<f32> {
     raw.iter().map(|v| (v / total) as f32).collect()
 }
 
-/// `x` `[batch, channels, h, w]` blurred, channel by channel, with the Gaussian of standard
+/// `x` `[batch, channels, h, w]` (any rank from 3: every spatial axis) blurred, channel by
+/// channel, with the separable Gaussian of standard
 /// deviation `sigma` ([`gaussian_taps`]), same size, zero padding; `x` itself for `sigma` 0.
 /// Differentiable like any burn operation.
 ///
@@ -91,30 +92,29 @@ pub fn gaussian_taps(sigma: f64) -> Vec<f32> {
 /// assert!((total - 1.0).abs() < 1e-2);
 /// assert_eq!(y.reshape([49]).argmax(0).into_scalar::<i64>(), 24);
 /// ```
-pub fn gaussian_blur(x: Tensor<4>, sigma: f64) -> Tensor<4> {
+pub fn gaussian_blur<const D: usize>(x: Tensor<D>, sigma: f64) -> Tensor<D> {
     let taps = gaussian_taps(sigma);
     if taps.len() == 1 {
         return x;
     }
-    let [batch, channels, height, width] = x.dims();
+    let dims = x.dims();
     let (len, radius) = (taps.len(), taps.len() / 2);
     let (device, dtype) = (x.device(), x.dtype());
-    let kernel = |shape: [usize; 4]| {
-        Tensor::<4>::from_data(TensorData::new(taps.clone(), shape), &device).cast(dtype)
-    };
-    // Every channel as an image of its own: one single-channel convolution per axis.
-    let planes = x.reshape([batch * channels, 1, height, width]);
-    let down = conv2d(
-        planes,
-        kernel([1, 1, len, 1]),
-        None,
-        ConvOptions::new([1, 1], [radius, 0], [1, 1], 1),
-    );
-    let across = conv2d(
-        down,
-        kernel([1, 1, 1, len]),
-        None,
-        ConvOptions::new([1, 1], [0, radius], [1, 1], 1),
-    );
-    across.reshape([batch, channels, height, width])
+    // Every channel as an image of its own: one single-channel convolution per spatial axis.
+    let mut planes_shape = dims;
+    planes_shape[0] = dims[0] * dims[1];
+    planes_shape[1] = 1;
+    let stride = vec![1; D - 2];
+    let mut planes = x.reshape(planes_shape);
+    for axis in 2..D {
+        let mut kernel_shape = [1; D];
+        kernel_shape[axis] = len;
+        let kernel = Tensor::<D>::from_data(TensorData::new(taps.clone(), kernel_shape), &device)
+            .cast(dtype);
+        let padding: Vec<(usize, usize)> = (2..D)
+            .map(|a| if a == axis { (radius, radius) } else { (0, 0) })
+            .collect();
+        planes = conv(planes, kernel, None, &stride, &padding, 1, 1);
+    }
+    planes.reshape(dims)
 }

@@ -7,6 +7,7 @@ use burn::tensor::module::{batch_norm, batch_norm_train};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::ConfigError;
+use crate::shape::{check_branch_list, check_channels};
 
 /// Configuration of a [`BranchBatchNorm`].
 ///
@@ -84,7 +85,8 @@ impl BranchBatchNormConfig {
     }
 }
 
-/// Batch normalization of a list of branches, one per dilation, each `[batch, channels, h, w]`:
+/// Batch normalization of a list of branches, one per dilation, each `[batch, channels, h, w]`
+/// (or any rank from 2: `[batch, channels, length]`, `[batch, channels, d, h, w]`):
 /// every branch is normalized with **its own** batch statistics (and, at inference, its own
 /// running mean and variance), then scaled and shifted by **one** `gamma` and `beta`.
 ///
@@ -140,15 +142,11 @@ impl BranchBatchNorm {
     /// # Panics
     /// Panics if `branches` does not hold [`branches`](Self::branches) tensors of one shape,
     /// or if their channels differ from the module's.
-    pub fn forward(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
-        crate::shape::check_branch_list(&branches, self.branches(), "BranchBatchNorm::forward");
+    pub fn forward<const D: usize>(&self, branches: Vec<Tensor<D>>) -> Vec<Tensor<D>> {
+        let what = "BranchBatchNorm::forward";
+        check_branch_list(&branches, self.branches(), what);
         let channels = self.gamma.dims()[0];
-        let dims = branches[0].dims();
-        assert_eq!(
-            dims[1], channels,
-            "BranchBatchNorm::forward: expected branches of shape [batch, {channels}, height, \
-             width], got {dims:?}"
-        );
+        check_channels(&branches[0].dims(), channels, what);
         let device = branches[0].device();
         if device.is_autodiff() && self.training.is_enabled() {
             let mut means = Vec::with_capacity(branches.len());

@@ -1,4 +1,5 @@
-//! [`MultiDilationConv2d`]: the layer.
+//! [`MultiDilationConv`]: the layer, at every spatial rank ([`MultiDilationConv1d`],
+//! [`MultiDilationConv2d`], [`MultiDilationConv3d`]), and every way to call it.
 
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::Tensor;
@@ -12,17 +13,25 @@ use crate::shape::{
     BranchLayout, check_branch_list, check_channels, check_stacked_on_batch, validate_dilations,
 };
 
-/// A 2-D convolution that holds **one kernel** and applies it at several dilation rates, with
-/// 'same' padding, then merges the branches.
+/// A convolution that holds **one kernel** and applies it at several dilation rates, with
+/// 'same' padding, then merges the branches. `D` is the rank of its tensors: 3 for signals
+/// ([`MultiDilationConv1d`]), 4 for images ([`MultiDilationConv2d`]), 5 for volumes
+/// ([`MultiDilationConv3d`]); every method below serves the three, and the examples show the
+/// 2-D layer.
 ///
-/// The parameters are those of a single `Conv2d`: `weight` shaped `[out, in / groups, kh, kw]`
-/// and an optional `bias` shaped `[out]`, public like burn's `Conv2d` so weights are read and
-/// set the same way. Build it with [`MultiDilationConv2dConfig`](crate::MultiDilationConv2dConfig).
+/// The parameters are those of a single burn `Conv2d` (or `Conv1d`, `Conv3d`): `weight` shaped
+/// `[out, in / groups, kh, kw]` (`[out, in / groups, k]`, `[out, in / groups, kd, kh, kw]`)
+/// and an optional `bias` shaped `[out]`, public like burn's so weights are read and set the
+/// same way. Build it with [`MultiDilationConv2dConfig`](crate::MultiDilationConv2dConfig)
+/// ([`MultiDilationConv1dConfig`](crate::MultiDilationConv1dConfig),
+/// [`MultiDilationConv3dConfig`](crate::MultiDilationConv3dConfig)).
 ///
 /// # Shapes
-/// - input: `[batch, in, height, width]`
-/// - output: `[batch, output_channels(), ceil(height / sh), ceil(width / sw)]`, where
-///   `output_channels()` is `out * dilations.len()` for [`Merge::Concat`] and `out` otherwise.
+/// - input: `[batch, in, height, width]` (`[batch, in, length]`, `[batch, in, depth, height,
+///   width]`)
+/// - output: `[batch, output_channels(), ceil(height / sh), ceil(width / sw)]` (each spatial
+///   size divided by its stride, rounded up), where `output_channels()` is
+///   `out * dilations.len()` for [`Merge::Concat`] and `out` otherwise.
 ///
 /// # Fewer branches at inference
 /// The kernel does not depend on the dilation, so the same weights serve any set of dilations.
@@ -47,13 +56,14 @@ use crate::shape::{
 /// ```
 #[derive(Module, Debug)]
 #[module(custom_display)]
-pub struct MultiDilationConv2d {
-    /// The one kernel, `[out, in / groups, kh, kw]`.
-    pub weight: Param<Tensor<4>>,
+pub struct MultiDilationConv<const D: usize> {
+    /// The one kernel, `[out, in / groups, ..kernel]`.
+    pub weight: Param<Tensor<D>>,
     /// The one bias, `[out]`, if any.
     pub bias: Option<Param<Tensor<1>>>,
-    // Set by the config (`MultiDilationConv2dConfig::try_init`), which validates them.
-    pub(crate) stride: [usize; 2],
+    // Set by the configs (`config/`), which validate them.
+    #[module(skip)]
+    pub(crate) stride: Vec<usize>,
     pub(crate) groups: usize,
     #[module(skip)]
     pub(crate) dilations: Vec<usize>,
@@ -65,7 +75,15 @@ pub struct MultiDilationConv2d {
     pub(crate) anti_alias: Option<f64>,
 }
 
-impl MultiDilationConv2d {
+impl<const D: usize> MultiDilationConv<D> {
+    /// The layer's name in messages: `MultiDilationConv1d`, `2d` or `3d`.
+    pub(crate) const NAME: &'static str = match D {
+        3 => "MultiDilationConv1d",
+        4 => "MultiDilationConv2d",
+        5 => "MultiDilationConv3d",
+        _ => "MultiDilationConv",
+    };
+
     /// Convolves `x` at every dilation and merges the branches.
     ///
     /// # Panics
@@ -79,7 +97,7 @@ impl MultiDilationConv2d {
     /// let layer = MultiDilationConv2dConfig::new([1, 4], [3, 3]).init(&device);
     /// layer.forward(Tensor::<3>::zeros([1, 10, 10], &device)); // rank 3: does not compile
     /// ```
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn forward(&self, x: Tensor<D>) -> Tensor<D> {
         self.forward_with(x, Epilogue::None)
     }
 
@@ -103,7 +121,7 @@ impl MultiDilationConv2d {
     /// assert_eq!(y.dims(), [2, 4, 8, 8]);
     /// assert!(y.min().into_scalar::<f32>() >= 0.0); // a mean of rectified branches
     /// ```
-    pub fn forward_with(&self, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
+    pub fn forward_with(&self, x: Tensor<D>, epilogue: Epilogue) -> Tensor<D> {
         self.run(
             Inputs::One(BranchLayout::Shared, x),
             &self.dilations,
@@ -118,7 +136,7 @@ impl MultiDilationConv2d {
     ///
     /// # Panics
     /// As [`forward`](Self::forward).
-    pub fn forward_branches(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+    pub fn forward_branches(&self, x: Tensor<D>) -> Vec<Tensor<D>> {
         self.run(
             Inputs::One(BranchLayout::Shared, x),
             &self.dilations,
@@ -159,12 +177,12 @@ impl MultiDilationConv2d {
     /// assert_eq!(branches.len(), 3);
     /// assert_eq!(branches[2].dims(), [2, 8, 10, 10]);
     /// ```
-    pub fn forward_parallel(&self, branches: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
+    pub fn forward_parallel(&self, branches: Vec<Tensor<D>>) -> Vec<Tensor<D>> {
         let dilations = self.dilations();
         check_branch_list(
             &branches,
             dilations.len(),
-            "MultiDilationConv2d::forward_parallel",
+            &format!("{}::forward_parallel", Self::NAME),
         );
         self.run(Inputs::List(branches), dilations, Epilogue::None)
             .into_list(dilations.len())
@@ -199,12 +217,12 @@ impl MultiDilationConv2d {
     /// let gap: f32 = (y - listed).abs().max().into_scalar();
     /// assert!(gap < 1e-5);
     /// ```
-    pub fn forward_parallel_stacked(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn forward_parallel_stacked(&self, x: Tensor<D>) -> Tensor<D> {
         let dilations = self.dilations();
         check_stacked_on_batch(
             &x,
             dilations.len(),
-            "MultiDilationConv2d::forward_parallel_stacked",
+            &format!("{}::forward_parallel_stacked", Self::NAME),
         );
         self.run(
             Inputs::One(BranchLayout::Stacked, x),
@@ -216,16 +234,16 @@ impl MultiDilationConv2d {
 
     /// The branches at `dilations` for `inputs`, by the route of [`execute::run`]: the
     /// layer's parameters and settings, and nothing else, go down to it.
-    fn run(&self, inputs: Inputs<4>, dilations: &[usize], epilogue: Epilogue) -> Branches<4> {
+    fn run(&self, inputs: Inputs<D>, dilations: &[usize], epilogue: Epilogue) -> Branches<D> {
         let conv = Conv {
             weight: self.weight.val(),
             bias: self.bias.as_ref().map(|bias| bias.val()),
-            stride: self.stride,
+            stride: self.stride.clone(),
             groups: self.groups,
             path: self.path,
             anti_alias: self.anti_alias,
         };
-        execute::run(&conv, inputs, dilations, epilogue)
+        execute::run(&conv, inputs, dilations, epilogue, Self::NAME)
     }
 
     /// One branch at `dilation`, which need not be one of the configured dilations (the shared
@@ -249,10 +267,11 @@ impl MultiDilationConv2d {
     /// let gap: f32 = (middle - all[1].clone()).abs().max().into_scalar();
     /// assert!(gap < 1e-5);
     /// ```
-    pub fn forward_dilation(&self, x: Tensor<4>, dilation: usize) -> Tensor<4> {
+    pub fn forward_dilation(&self, x: Tensor<D>, dilation: usize) -> Tensor<D> {
         assert!(
             dilation > 0,
-            "MultiDilationConv2d::forward_dilation: dilation must be at least 1, got 0"
+            "{}::forward_dilation: dilation must be at least 1, got 0",
+            Self::NAME
         );
         self.run(
             Inputs::One(BranchLayout::Shared, x),
@@ -314,20 +333,9 @@ impl MultiDilationConv2d {
         self
     }
 
-    /// The stride `[sh, sw]`.
-    pub fn stride(&self) -> [usize; 2] {
-        self.stride
-    }
-
     /// The number of channel groups.
     pub fn groups(&self) -> usize {
         self.groups
-    }
-
-    /// The kernel size `[kh, kw]`.
-    pub fn kernel_size(&self) -> [usize; 2] {
-        let [_, _, kh, kw] = self.weight.dims();
-        [kh, kw]
     }
 
     /// Channels the input must have.
@@ -363,19 +371,18 @@ impl MultiDilationConv2d {
     ///     .init(&Device::default());
     /// assert_eq!(layer.output_shape([8, 1, 28, 27]), [8, 12, 14, 14]);
     /// ```
-    pub fn output_shape(&self, input: [usize; 4]) -> [usize; 4] {
-        check_channels(&input, self.in_channels(), "MultiDilationConv2d");
-        let [batch, _, height, width] = input;
-        [
-            batch,
-            self.output_channels(),
-            same_output_size(height, self.stride[0]),
-            same_output_size(width, self.stride[1]),
-        ]
+    pub fn output_shape(&self, input: [usize; D]) -> [usize; D] {
+        check_channels(&input, self.in_channels(), Self::NAME);
+        let mut shape = input;
+        shape[1] = self.output_channels();
+        for (size, &stride) in shape[2..].iter_mut().zip(&self.stride) {
+            *size = same_output_size(*size, stride);
+        }
+        shape
     }
 }
 
-impl ModuleDisplay for MultiDilationConv2d {
+impl<const D: usize> ModuleDisplay for MultiDilationConv<D> {
     fn custom_settings(&self) -> Option<DisplaySettings> {
         DisplaySettings::new()
             .with_new_line_after_attribute(false)
@@ -384,9 +391,10 @@ impl ModuleDisplay for MultiDilationConv2d {
 
     fn custom_content(&self, content: Content) -> Option<Content> {
         content
+            .set_top_level_type(Self::NAME)
             .add("ch_in", &self.in_channels())
             .add("ch_out", &self.branch_channels())
-            .add("kernel_size", &format!("{:?}", self.kernel_size()))
+            .add("kernel_size", &format!("{:?}", &self.weight.dims()[2..]))
             .add("stride", &format!("{:?}", self.stride))
             .add("dilations", &format!("{:?}", self.dilations))
             .add("groups", &self.groups)

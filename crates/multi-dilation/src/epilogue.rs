@@ -63,7 +63,7 @@ impl Epilogue {
     /// let y = Epilogue::Relu.apply(x).into_data().to_vec::<f32>().unwrap();
     /// assert_eq!(y, vec![0.0, 2.0]);
     /// ```
-    pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Epilogue::None => x,
             Epilogue::Relu => relu(x),

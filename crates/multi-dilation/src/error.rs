@@ -42,7 +42,7 @@ impl ConfigError {
     /// ```
     pub fn new(
         field: impl Into<String>,
-        value: &impl fmt::Debug,
+        value: &(impl fmt::Debug + ?Sized),
         reason: impl Into<String>,
     ) -> Self {
         Self {

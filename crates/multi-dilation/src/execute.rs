@@ -8,7 +8,7 @@ use burn::tensor::{DType, Device, Tensor};
 
 use crate::blur::{branch_sigma, gaussian_blur};
 use crate::epilogue::Epilogue;
-use crate::functional::{multi_dilation_conv2d_branches, multi_dilation_conv2d_parallel};
+use crate::functional::{branches_same, parallel_same};
 use crate::merge::Merge;
 use crate::padding::same_output_size;
 use crate::shape::{BranchLayout, check_channels};
@@ -64,11 +64,11 @@ impl ExecutionPath {
         }
     }
 
-    /// [`uses_fused`](Self::uses_fused) for the input `x`; panics when the path is `Fused`
-    /// and the fused kernel cannot run for `x` (a `Fused` layer built by `try_init` on another
-    /// device, or given an input of another dtype).
-    fn resolve(self, x: &Tensor<4>, groups: usize) -> bool {
-        let fused = self.uses_fused(&x.device(), x.dtype(), groups);
+    /// [`uses_fused`](Self::uses_fused) for the input `x` of rank `D`; panics when the path is
+    /// `Fused` and the fused kernel cannot run for `x` (a `Fused` layer built by `try_init` on
+    /// another device, or given an input of another dtype).
+    fn resolve<const D: usize>(self, x: &Tensor<D>, groups: usize) -> bool {
+        let fused = has_kernel(D) && self.uses_fused(&x.device(), x.dtype(), groups);
         assert!(
             fused || self != ExecutionPath::Fused,
             "ExecutionPath::Fused needs {FUSED_NEEDS}, got {:?} on {:?} with groups {groups}",
@@ -80,22 +80,30 @@ impl ExecutionPath {
 }
 
 /// What the fused kernel needs, for error messages.
-pub(crate) const FUSED_NEEDS: &str = "an f32 input, groups 1 and a Flex device (crate feature \
-    `flex`) or a CubeCL device (crate feature `wgpu`, `vulkan`, `metal`, `cuda` or `rocm`)";
+pub(crate) const FUSED_NEEDS: &str = "a 1-D or 2-D layer, an f32 input, groups 1 and a Flex \
+    device (crate feature `flex`) or a CubeCL device (crate feature `wgpu`, `vulkan`, `metal`, \
+    `cuda` or `rocm`)";
 
-/// Whether the fused kernel can run for `dtype` on `device` with `groups`.
-pub(crate) fn fused_supported(device: &Device, dtype: DType, groups: usize) -> bool {
-    kernel::supported(device, dtype, groups)
+/// Whether the fused kernel can run a layer of tensor rank `rank` for `dtype` on `device` with
+/// `groups`.
+pub(crate) fn fused_supported(rank: usize, device: &Device, dtype: DType, groups: usize) -> bool {
+    has_kernel(rank) && kernel::supported(device, dtype, groups)
+}
+
+/// Whether a fused kernel exists for tensors of rank `rank`: the 2-D kernel, which also runs
+/// 1-D layers as images of height 1. A 3-D layer runs one convolution per dilation.
+fn has_kernel(rank: usize) -> bool {
+    rank == 3 || rank == 4
 }
 
 /// The parts of a layer that a call reads.
-pub(crate) struct Conv {
-    /// The one kernel, `[out, in / groups, kh, kw]`.
-    pub weight: Tensor<4>,
+pub(crate) struct Conv<const D: usize> {
+    /// The one kernel, `[out, in / groups, ..kernel]`.
+    pub weight: Tensor<D>,
     /// The one bias, `[out]`, if any.
     pub bias: Option<Tensor<1>>,
-    /// Stride `[sh, sw]`.
-    pub stride: [usize; 2],
+    /// One stride per spatial axis.
+    pub stride: Vec<usize>,
     /// Channel groups.
     pub groups: usize,
     /// Which implementation runs.
@@ -169,45 +177,42 @@ impl<const D: usize> Branches<D> {
 /// Computes the branches of `conv` at `dilations` for `inputs`, with `epilogue` applied to
 /// each: checks the channels, answers an empty input with an empty output, blurs each branch's
 /// input for its dilation when the layer anti-aliases, then runs the fused kernel or one
-/// convolution per dilation as `conv.path` resolves for the input.
+/// convolution per dilation as `conv.path` resolves for the input. `what` names the layer in
+/// panic messages.
 ///
 /// # Panics
 /// If the inputs do not have the kernel's input channels (the message gives the expected and
 /// actual shapes), or if the path is `Fused` and the kernel cannot run for them.
-pub(crate) fn run(
-    conv: &Conv,
-    inputs: Inputs<4>,
+pub(crate) fn run<const D: usize>(
+    conv: &Conv<D>,
+    inputs: Inputs<D>,
     dilations: &[usize],
     epilogue: Epilogue,
-) -> Branches<4> {
-    let [out, per_group, _, _] = conv.weight.dims();
+    what: &str,
+) -> Branches<D> {
+    let kernel_dims = conv.weight.dims();
+    let (out, per_group) = (kernel_dims[0], kernel_dims[1]);
     let dims = inputs.first().dims();
-    check_channels(&dims, per_group * conv.groups, "MultiDilationConv2d");
+    check_channels(&dims, per_group * conv.groups, what);
     if dims.contains(&0) {
         return empty(conv, &inputs, out, dilations.len());
     }
     let inputs = blurred(inputs, conv.anti_alias, dilations);
     let weight = conv.weight.clone();
     let bias = conv.bias.clone();
-    if conv.path.resolve(inputs.first(), conv.groups) {
-        return kernel::run(inputs, weight, bias, conv.stride, dilations, epilogue);
+    let (stride, groups) = (&conv.stride, conv.groups);
+    if conv.path.resolve(inputs.first(), groups) {
+        return kernel::run(inputs, weight, bias, stride, dilations, epilogue);
     }
-    let (stride, groups) = (conv.stride, conv.groups);
     let branches = match inputs {
         Inputs::One(BranchLayout::Shared, x) => {
-            multi_dilation_conv2d_branches(x, weight, bias, stride, dilations, groups)
+            branches_same(x, weight, bias, stride, dilations, groups)
         }
-        Inputs::One(BranchLayout::Stacked, x) => multi_dilation_conv2d_parallel(
-            x.chunk(dilations.len(), 0),
-            weight,
-            bias,
-            stride,
-            dilations,
-            groups,
-        ),
-        Inputs::List(xs) => {
-            multi_dilation_conv2d_parallel(xs, weight, bias, stride, dilations, groups)
+        Inputs::One(BranchLayout::Stacked, x) => {
+            let xs = x.chunk(dilations.len(), 0);
+            parallel_same(xs, weight, bias, stride, dilations, groups)
         }
+        Inputs::List(xs) => parallel_same(xs, weight, bias, stride, dilations, groups),
     };
     Branches::Separate(branches.into_iter().map(|b| epilogue.apply(b)).collect())
 }
@@ -219,16 +224,20 @@ pub(crate) fn run(
 /// slice past the end of the empty gradient); and `Tensor::slice` and `Tensor::cat` give empty
 /// results no autodiff graph, so this output has none either. To see them, remove this guard
 /// and run `tests/layer/edge.rs` with the empty cases kept in its gradient test.
-fn empty(conv: &Conv, inputs: &Inputs<4>, out: usize, count: usize) -> Branches<4> {
+fn empty<const D: usize>(
+    conv: &Conv<D>,
+    inputs: &Inputs<D>,
+    out: usize,
+    count: usize,
+) -> Branches<D> {
     let x = inputs.first();
-    let [batch, _, h, w] = x.dims();
     let shape = |channels| {
-        [
-            batch,
-            channels,
-            same_output_size(h, conv.stride[0]),
-            same_output_size(w, conv.stride[1]),
-        ]
+        let mut shape = x.dims();
+        shape[1] = channels;
+        for (size, &stride) in shape[2..].iter_mut().zip(&conv.stride) {
+            *size = same_output_size(*size, stride);
+        }
+        shape
     };
     match inputs {
         Inputs::One(BranchLayout::Stacked, _) => Branches::Fused(
@@ -244,12 +253,16 @@ fn empty(conv: &Conv, inputs: &Inputs<4>, out: usize, count: usize) -> Branches<
 
 /// With `anti_alias` `sigma0`, each branch's input blurred for its dilation `d` (standard
 /// deviation `sigma0 * sqrt(d^2 - 1)`, see [`crate::blur`]); otherwise the inputs unchanged.
-fn blurred(inputs: Inputs<4>, anti_alias: Option<f64>, dilations: &[usize]) -> Inputs<4> {
+fn blurred<const D: usize>(
+    inputs: Inputs<D>,
+    anti_alias: Option<f64>,
+    dilations: &[usize],
+) -> Inputs<D> {
     let Some(sigma0) = anti_alias else {
         return inputs;
     };
-    let blur = |x: Tensor<4>, d: usize| gaussian_blur(x, branch_sigma(sigma0, d));
-    let each = |xs: Vec<Tensor<4>>| -> Vec<Tensor<4>> {
+    let blur = |x: Tensor<D>, d: usize| gaussian_blur(x, branch_sigma(sigma0, d));
+    let each = |xs: Vec<Tensor<D>>| -> Vec<Tensor<D>> {
         xs.into_iter()
             .zip(dilations)
             .map(|(x, &d)| blur(x, d))
@@ -288,18 +301,21 @@ mod kernel {
         supported(device, dtype, groups) && fused::is_flex(device)
     }
 
-    pub(super) fn run(
-        inputs: Inputs<4>,
-        weight: Tensor<4>,
+    /// The 2-D kernel on rank-`D` tensors: images as they are, signals (rank 3) as images of
+    /// height 1 (a kernel of height 1 at any dilation reads one row, with no padding).
+    pub(super) fn run<const D: usize>(
+        inputs: Inputs<D>,
+        weight: Tensor<D>,
         bias: Option<Tensor<1>>,
-        stride: [usize; 2],
+        stride: &[usize],
         dilations: &[usize],
         epilogue: Epilogue,
-    ) -> Branches<4> {
+    ) -> Branches<D> {
         let (layout, x) = match inputs {
             Inputs::One(layout, x) => (layout, x),
             Inputs::List(xs) => (BranchLayout::Stacked, Tensor::cat(xs, 0)),
         };
+        let (x, weight, stride) = (as_image(x), as_image(weight), as_image_stride(stride));
         let y = match layout {
             BranchLayout::Shared => {
                 fused::multi_dilation_conv2d_concat(x, weight, bias, stride, dilations, epilogue)
@@ -308,7 +324,31 @@ mod kernel {
                 fused::multi_dilation_conv2d_stacked(x, weight, bias, stride, dilations, epilogue)
             }
         };
-        Branches::Fused(layout, y)
+        let dims = y.dims();
+        let back: [usize; D] = match D {
+            3 => [dims[0], dims[1], dims[3]][..].try_into(),
+            _ => dims[..].try_into(),
+        }
+        .expect("the kernel runs ranks 3 and 4 only");
+        Branches::Fused(layout, y.reshape(back))
+    }
+
+    /// A rank-3 tensor `[n, c, l]` as `[n, c, 1, l]`; a rank-4 one as it is (a view either way).
+    fn as_image<const D: usize>(x: Tensor<D>) -> Tensor<4> {
+        let dims = x.dims();
+        match D {
+            3 => x.reshape([dims[0], dims[1], 1, dims[2]]),
+            _ => x.reshape([dims[0], dims[1], dims[2], dims[3]]),
+        }
+    }
+
+    /// The stride of a signal (`[s]`) as that of an image of height 1 (`[1, s]`).
+    fn as_image_stride(stride: &[usize]) -> [usize; 2] {
+        match *stride {
+            [s] => [1, s],
+            [sh, sw] => [sh, sw],
+            _ => unreachable!("the kernel runs 1-D and 2-D layers only"),
+        }
     }
 }
 
@@ -328,14 +368,14 @@ mod kernel {
         false
     }
 
-    pub(super) fn run(
-        inputs: Inputs<4>,
-        weight: Tensor<4>,
+    pub(super) fn run<const D: usize>(
+        inputs: Inputs<D>,
+        weight: Tensor<D>,
         bias: Option<Tensor<1>>,
-        stride: [usize; 2],
+        stride: &[usize],
         dilations: &[usize],
         epilogue: Epilogue,
-    ) -> Branches<4> {
+    ) -> Branches<D> {
         let _ = (inputs, weight, bias, stride, dilations, epilogue);
         unreachable!("no fused kernel is compiled, so no execution path selects it")
     }

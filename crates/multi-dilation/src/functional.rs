@@ -1,13 +1,122 @@
-//! The layer's math as plain functions on tensors, one burn `conv2d` per dilation: the
-//! per-dilation path of [`MultiDilationConv2d`](crate::MultiDilationConv2d) and the reference
-//! every fused kernel is tested against. Both paths take their padding from
+//! The layer's math as plain functions on tensors, one burn convolution per dilation: the
+//! per-dilation path of [`MultiDilationConv`](crate::MultiDilationConv) at every rank and the
+//! reference every fused kernel is tested against. Both paths take their padding from
 //! [`same_padding`].
 
 use burn::tensor::Tensor;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::{conv1d, conv2d, conv3d};
+use burn::tensor::ops::{ConvOptions, PadMode};
 
 use crate::padding::same_padding;
+
+/// `x` as a tensor of rank `B`, which must be its own rank `A` (a reshape to the same shape:
+/// a view, no copy). It lets a function generic over the rank call burn's convolution of that
+/// rank.
+fn same_rank<const A: usize, const B: usize>(x: Tensor<A>) -> Tensor<B> {
+    let dims: [usize; B] = x.dims()[..]
+        .try_into()
+        .expect("called with the tensor's own rank");
+    x.reshape(dims)
+}
+
+/// The convolution of rank `D` (burn's `conv1d`, `conv2d` or `conv3d` for `D` = 3, 4, 5) with
+/// `padding` as `(before, after)` per spatial axis and one `dilation` on every axis.
+///
+/// # Panics
+/// For a rank other than 3, 4 or 5, or as burn's convolutions do on shapes that do not fit.
+pub(crate) fn conv<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+    stride: &[usize],
+    padding: &[(usize, usize)],
+    dilation: usize,
+    groups: usize,
+) -> Tensor<D> {
+    match D {
+        3 => same_rank(conv1d(
+            same_rank(x),
+            same_rank(weight),
+            bias,
+            ConvOptions::new_with_padding([stride[0]], [padding[0]], [dilation], groups),
+        )),
+        4 => same_rank(conv2d(
+            same_rank(x),
+            same_rank(weight),
+            bias,
+            ConvOptions::new_with_padding(
+                [stride[0], stride[1]],
+                [padding[0], padding[1]],
+                [dilation; 2],
+                groups,
+            ),
+        )),
+        5 => {
+            // burn 0.22.1's conv3d panics on uneven padding ("Asymmetric padding is not yet
+            // supported for conv3d", burn-tensor `tensor/module.rs`): pad the input instead.
+            let uneven = padding.iter().any(|(before, after)| before != after);
+            let (x, padding) = if uneven {
+                (x.pad(padding.to_vec(), PadMode::Constant(0.0)), [0; 3])
+            } else {
+                (x, [padding[0].0, padding[1].0, padding[2].0])
+            };
+            let stride = [stride[0], stride[1], stride[2]];
+            same_rank(conv3d(
+                same_rank(x),
+                same_rank(weight),
+                bias,
+                ConvOptions::new(stride, padding, [dilation; 3], groups),
+            ))
+        }
+        _ => panic!(
+            "multi-dilation convolutions have 1 to 3 spatial axes (tensors of rank 3 to 5), \
+             got rank {D}"
+        ),
+    }
+}
+
+/// One branch at any rank: the convolution of `x` with `weight` at `dilation` (every spatial
+/// axis), `stride` (one per spatial axis), `groups`, and TensorFlow/Keras 'same' padding.
+///
+/// Shapes: `x` is `[batch, in, ..spatial]`, `weight` is `[out, in / groups, ..kernel]`, `bias`
+/// is `[out]`; the result is `[batch, out, ..]`, each spatial size divided by its stride,
+/// rounded up.
+///
+/// # Panics
+/// Panics if `stride` does not have one entry per spatial axis, if `dilation`, a stride or
+/// `groups` is zero, or if the shapes do not fit.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::functional::conv_same;
+///
+/// let device = Device::default();
+/// let signal = Tensor::<3>::ones([1, 1, 9], &device);
+/// let y = conv_same(signal, Tensor::<3>::ones([1, 1, 3], &device), None, &[1], 4, 1);
+/// assert_eq!(y.dims(), [1, 1, 9]);
+/// let y = y.into_data().try_to_vec::<f32>().unwrap();
+/// assert_eq!((y[4], y[0]), (3.0, 2.0)); // the centre sees three taps, the ends two
+/// ```
+pub fn conv_same<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+    stride: &[usize],
+    dilation: usize,
+    groups: usize,
+) -> Tensor<D> {
+    assert_eq!(
+        stride.len() + 2,
+        D,
+        "functional::conv_same: expected one stride per spatial axis, got {stride:?} for rank {D}"
+    );
+    let (dims, kernel) = (x.dims(), weight.dims());
+    let padding: Vec<(usize, usize)> = (2..D)
+        .map(|axis| same_padding(dims[axis], kernel[axis], stride[axis - 2], dilation))
+        .collect();
+    conv(x, weight, bias, stride, &padding, dilation, groups)
+}
 
 /// One branch: a 2-D convolution of `x` with `weight` at `dilation` (both axes), `stride`,
 /// `groups`, and TensorFlow/Keras 'same' padding (see [`same_padding`]).
@@ -42,14 +151,7 @@ pub fn conv2d_same(
     dilation: usize,
     groups: usize,
 ) -> Tensor<4> {
-    let [_, _, height, width] = x.dims();
-    let [_, _, kh, kw] = weight.dims();
-    let padding = [
-        same_padding(height, kh, stride[0], dilation),
-        same_padding(width, kw, stride[1], dilation),
-    ];
-    let options = ConvOptions::new_with_padding(stride, padding, [dilation, dilation], groups);
-    conv2d(x, weight, bias, options)
+    conv_same(x, weight, bias, &stride, dilation, groups)
 }
 
 /// Every branch: [`conv2d_same`] of `x` with the one `weight` (and `bias`) at each of
@@ -75,19 +177,20 @@ pub fn multi_dilation_conv2d_branches(
     dilations: &[usize],
     groups: usize,
 ) -> Vec<Tensor<4>> {
-    dilations
-        .iter()
-        .map(|&dilation| {
-            conv2d_same(
-                x.clone(),
-                weight.clone(),
-                bias.clone(),
-                stride,
-                dilation,
-                groups,
-            )
-        })
-        .collect()
+    branches_same(x, weight, bias, &stride, dilations, groups)
+}
+
+/// [`conv_same`] of `x` at each of `dilations`, at any rank: the per-dilation path of the layer.
+pub(crate) fn branches_same<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+    stride: &[usize],
+    dilations: &[usize],
+    groups: usize,
+) -> Vec<Tensor<D>> {
+    let branch = |&d: &usize| conv_same(x.clone(), weight.clone(), bias.clone(), stride, d, groups);
+    dilations.iter().map(branch).collect()
 }
 
 /// Branch-parallel: [`conv2d_same`] of `branches[i]` with the one `weight` (and `bias`) at
@@ -122,11 +225,20 @@ pub fn multi_dilation_conv2d_parallel(
         dilations.len(),
         "functional::multi_dilation_conv2d_parallel",
     );
-    branches
-        .into_iter()
-        .zip(dilations)
-        .map(|(x, &dilation)| {
-            conv2d_same(x, weight.clone(), bias.clone(), stride, dilation, groups)
-        })
-        .collect()
+    parallel_same(branches, weight, bias, &stride, dilations, groups)
+}
+
+/// [`conv_same`] of `branches[i]` at `dilations[i]`, at any rank (the list already checked).
+pub(crate) fn parallel_same<const D: usize>(
+    branches: Vec<Tensor<D>>,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+    stride: &[usize],
+    dilations: &[usize],
+    groups: usize,
+) -> Vec<Tensor<D>> {
+    let branch = |(x, &d): (Tensor<D>, &usize)| {
+        conv_same(x, weight.clone(), bias.clone(), stride, d, groups)
+    };
+    branches.into_iter().zip(dilations).map(branch).collect()
 }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 //!
 //! # Crate map
-//! - [`MultiDilationConv2dConfig`] / [`MultiDilationConv2d`]: the layer.
+//! - [`MultiDilationConv2dConfig`] / [`MultiDilationConv2d`]: the layer; for signals and
+//!   volumes [`MultiDilationConv1d`] and [`MultiDilationConv3d`] (one type,
+//!   [`MultiDilationConv`], at three ranks).
 //! - [`Merge`]: how branches combine.
 //! - [`MultiDilationNetConfig`] / [`MultiDilationNet`]: the layer, an activation, pooling and a
 //!   linear head: a classifier.
@@ -45,13 +47,16 @@ pub mod interop;
 mod merge;
 mod net;
 pub mod padding;
+mod ranks;
 mod shape;
 mod train;
 mod weighting;
 
 pub use branch_norm::{BranchBatchNorm, BranchBatchNormConfig};
-pub use config::MultiDilationConv2dConfig;
-pub use conv::MultiDilationConv2d;
+pub use config::{
+    LayerConfig, MultiDilationConv1dConfig, MultiDilationConv2dConfig, MultiDilationConv3dConfig,
+};
+pub use conv::MultiDilationConv;
 pub use deep::{
     BlockNorm, BranchNorm, DeepBlock, DeepMultiDilationNet, DeepMultiDilationNetConfig, HeadPool,
     Kernels, PoolAt, ScalePool,
@@ -61,6 +66,7 @@ pub use error::ConfigError;
 pub use execute::ExecutionPath;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};
+pub use ranks::{MultiDilationConv1d, MultiDilationConv2d, MultiDilationConv3d};
 pub use shape::BranchLayout;
 pub use train::ClassificationBatch;
 pub use weighting::{BranchWeighting, BranchWeightingConfig};

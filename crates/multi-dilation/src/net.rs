@@ -10,11 +10,11 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
 use crate::epilogue::Epilogue;
 use crate::error::ConfigError;
 use crate::merge::Merge;
 use crate::padding::same_output_size;
+use crate::ranks::MultiDilationConv2d;
 
 /// Spatial pooling between the merged features and the linear head.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]

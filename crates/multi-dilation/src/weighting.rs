@@ -63,8 +63,8 @@ impl BranchWeightingConfig {
     }
 }
 
-/// Merges a branch list `[batch, channels, h, w]` (one per dilation) into one tensor of that
-/// shape: `sum_i softmax(logits)[i] * branch_i`, the softmax taken over the branches, per
+/// Merges a branch list `[batch, channels, h, w]` (one per dilation; any rank from 2) into one
+/// tensor of that shape: `sum_i softmax(logits)[i] * branch_i`, the softmax taken over the branches, per
 /// channel when the logits have one column per channel. A soft, learned choice of scale;
 /// [`weights`](Self::weights) reads it back.
 ///
@@ -99,7 +99,7 @@ impl BranchWeighting {
     /// # Panics
     /// Panics if `branches` does not hold one tensor per logit row, of one shape, or if the
     /// channels differ from the logits' columns.
-    pub fn forward(&self, branches: Vec<Tensor<4>>) -> Tensor<4> {
+    pub fn forward<const D: usize>(&self, branches: Vec<Tensor<D>>) -> Tensor<D> {
         let [count, columns] = self.logits.dims();
         crate::shape::check_branch_list(&branches, count, "BranchWeighting::forward");
         let channels = branches[0].dims()[1];
@@ -114,8 +114,9 @@ impl BranchWeighting {
             .into_iter()
             .enumerate()
             .map(|(i, branch)| {
-                let w = weights.clone().narrow(0, i, 1).reshape([1, columns, 1, 1]);
-                branch * w
+                let mut shape = [1; D];
+                shape[1] = columns;
+                branch * weights.clone().narrow(0, i, 1).reshape(shape)
             })
             .reduce(|acc, branch| acc + branch)
             .expect("checked non-empty above")

@@ -10,7 +10,7 @@ use burn::tensor::ops::MaxPoolOptions;
 
 use super::options::{HeadPool, Kernels, PoolAt, ScalePool};
 use crate::branch_norm::BranchBatchNorm;
-use crate::conv::MultiDilationConv2d;
+use crate::ranks::MultiDilationConv2d;
 use crate::shape::BranchLayout;
 use crate::weighting::BranchWeighting;
 

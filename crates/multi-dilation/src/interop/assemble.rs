@@ -4,29 +4,23 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
 use super::{InteropError, WeightFile};
-use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
+use crate::config::LayerConfig;
+use crate::conv::MultiDilationConv;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
+use crate::ranks::MultiDilationConv2d;
 
-/// The kernel shape `[out, in / groups, kh, kw]` that `config` implies.
-pub(crate) fn oihw_shape(config: &MultiDilationConv2dConfig) -> [usize; 4] {
-    let [input, out] = config.channels;
-    let [kh, kw] = config.kernel_size;
-    [out, input / config.groups.max(1), kh, kw]
-}
-
-/// The bias `name` if `config` has one; an error if the file and the configuration disagree
-/// on whether there is a bias.
-pub(crate) fn conv_bias(
+/// The bias named `name` in `file` when `config` has one; an error when the file holds a bias
+/// the config does not.
+pub(crate) fn conv_bias<const D: usize>(
     file: &WeightFile,
     name: &str,
-    config: &MultiDilationConv2dConfig,
+    config: &impl LayerConfig<D>,
     device: &Device,
 ) -> Result<Option<Tensor<1>>, InteropError> {
-    match (config.bias, file.contains(name)) {
+    match (config.has_bias(), file.contains(name)) {
         (true, _) => Ok(Some(file.tensor(
             name,
-            [config.channels[1]],
+            [config.kernel_shape()[0]],
             "[out]",
             device,
         )?)),
@@ -41,14 +35,14 @@ pub(crate) fn conv_bias(
     }
 }
 
-/// A layer of `config` holding `weight` (our layout) and `bias`.
-pub(crate) fn conv(
-    config: &MultiDilationConv2dConfig,
-    weight: Tensor<4>,
+/// The layer `config` describes, holding `weight` and `bias`.
+pub(crate) fn conv<const D: usize>(
+    config: &impl LayerConfig<D>,
+    weight: Tensor<D>,
     bias: Option<Tensor<1>>,
     device: &Device,
-) -> Result<MultiDilationConv2d, InteropError> {
-    let mut layer = config.try_init(device)?;
+) -> Result<MultiDilationConv<D>, InteropError> {
+    let mut layer = config.build(device)?;
     layer.weight = Param::from_tensor(weight);
     layer.bias = bias.map(Param::from_tensor);
     Ok(layer)

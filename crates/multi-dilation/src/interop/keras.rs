@@ -7,10 +7,12 @@
 
 use burn::tensor::{Device, Tensor};
 
-use super::layout::{channels_last_rows_to_first, hwio_to_oihw};
+use super::layout::{
+    channels_last_rows_to_first, kernel_to_channels_first, kernel_to_channels_last_shape,
+};
 use super::{InteropError, WeightFile, assemble};
-use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
+use crate::config::LayerConfig;
+use crate::conv::MultiDilationConv;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
 
 /// The names of one Keras layer's kernel and bias in a weight file.
@@ -57,13 +59,14 @@ pub struct KerasNetNames {
 }
 
 /// The kernel (as ours) and bias shared by `layers`, checked to be copies of one another.
-fn shared_kernel(
-    config: &MultiDilationConv2dConfig,
+fn shared_kernel<const D: usize>(
+    config: &impl LayerConfig<D>,
     file: &WeightFile,
     layers: &[KerasLayerNames],
     device: &Device,
-) -> Result<(Tensor<4>, Option<Tensor<1>>), InteropError> {
-    let [out, input, kh, kw] = assemble::oihw_shape(config);
+) -> Result<(Tensor<D>, Option<Tensor<1>>), InteropError> {
+    let keras_shape = kernel_to_channels_last_shape(config.kernel_shape());
+    let out = keras_shape[D - 1];
     let Some(first) = layers.first() else {
         return Err(InteropError::Missing {
             path: file.path().to_path_buf(),
@@ -71,11 +74,11 @@ fn shared_kernel(
             available: file.names().collect::<Vec<_>>().join(", "),
         });
     };
-    let layout = "Keras Conv2D layout [kh, kw, in / groups, out]";
-    let kernel = file.tensor(&first.kernel, [kh, kw, input, out], layout, device)?;
+    let layout = "Keras Conv layout [..kernel, in / groups, out]";
+    let kernel = file.tensor(&first.kernel, keras_shape, layout, device)?;
     let bias = assemble::conv_bias(file, &first.bias, config, device)?;
     for other in &layers[1..] {
-        let copy = file.tensor(&other.kernel, [kh, kw, input, out], layout, device)?;
+        let copy = file.tensor(&other.kernel, keras_shape, layout, device)?;
         let mut pairs = vec![(
             &first.kernel,
             &other.kernel,
@@ -97,15 +100,16 @@ fn shared_kernel(
             }
         }
     }
-    Ok((hwio_to_oihw(kernel), bias))
+    Ok((kernel_to_channels_first(kernel), bias))
 }
 
-/// A [`MultiDilationConv2d`] of `config` holding the kernel and bias of the Keras layer(s)
-/// `layers` (one, or several holding copies of one kernel).
+/// The layer of `config` (any rank: a [`MultiDilationConv2dConfig`](crate::MultiDilationConv2dConfig) for `Conv2D` kernels, or
+/// the 1-D or 3-D config for `Conv1D`/`Conv3D`) holding the kernel and bias of the Keras
+/// layer(s) `layers` (one, or several holding copies of one kernel).
 ///
 /// # Errors
 /// [`InteropError`] naming the tensor for a missing tensor, a non-float dtype, a kernel shape
-/// other than `[kh, kw, in / groups, out]`, copies that differ, or a bias the configuration
+/// other than `[..kernel, in / groups, out]`, copies that differ, or a bias the configuration
 /// does not have.
 ///
 /// # Example
@@ -121,13 +125,13 @@ fn shared_kernel(
 /// let layer = keras::load_conv(&config, &file, &names, &Device::default())?;
 /// # Ok::<(), multi_dilation::interop::InteropError>(())
 /// ```
-pub fn load_conv(
-    config: &MultiDilationConv2dConfig,
+pub fn load_conv<const D: usize>(
+    config: &impl LayerConfig<D>,
     file: &WeightFile,
     layers: &[KerasLayerNames],
     device: &Device,
-) -> Result<MultiDilationConv2d, InteropError> {
-    config.validate()?;
+) -> Result<MultiDilationConv<D>, InteropError> {
+    config.check()?;
     let (weight, bias) = shared_kernel(config, file, layers, device)?;
     assemble::conv(config, weight, bias, device)
 }

@@ -2,7 +2,7 @@
 //!
 //! | tensor | this crate (burn) | PyTorch | Keras 3 |
 //! |---|---|---|---|
-//! | conv kernel | `[out, in/groups, kh, kw]` | same | `[kh, kw, in/groups, out]` |
+//! | conv kernel | `[out, in/groups, kh, kw]` (1-D: `[out, in/groups, k]`, 3-D: `[out, in/groups, kd, kh, kw]`) | same | `[kh, kw, in/groups, out]` (1-D: `[k, in/groups, out]`, 3-D: `[kd, kh, kw, in/groups, out]`) |
 //! | conv bias | `[out]` | same | same |
 //! | linear weight | `[in, out]` | `[out, in]` | `[in, out]` |
 //! | rows of the head after flatten | `(channel, y, x)` | same | `(y, x, channel)` |
@@ -65,4 +65,42 @@ pub fn channels_last_rows_to_first(weight: Tensor<2>, map: [usize; 3]) -> Tensor
         .reshape([height, width, channels, out])
         .permute([2, 0, 1, 3])
         .reshape([rows, out])
+}
+
+/// A Keras kernel of any rank, `[..kernel, in/groups, out]`, in this crate's layout
+/// `[out, in/groups, ..kernel]` ([`hwio_to_oihw`] at rank 4).
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use multi_dilation::interop::layout::kernel_to_channels_first;
+///
+/// // A Conv1D kernel of 5 taps, 2 -> 4 channels.
+/// let keras = Tensor::<3>::zeros([5, 2, 4], &Device::default());
+/// assert_eq!(kernel_to_channels_first(keras).dims(), [4, 2, 5]);
+/// ```
+pub fn kernel_to_channels_first<const D: usize>(kernel: Tensor<D>) -> Tensor<D> {
+    let mut axes = [0; D];
+    axes[0] = D - 1;
+    axes[1] = D - 2;
+    for (i, axis) in axes[2..].iter_mut().enumerate() {
+        *axis = i;
+    }
+    kernel.permute(axes)
+}
+
+/// The Keras shape `[..kernel, in/groups, out]` of a kernel of this crate's shape
+/// `[out, in/groups, ..kernel]`.
+///
+/// # Example
+/// ```
+/// use multi_dilation::interop::layout::kernel_to_channels_last_shape;
+/// assert_eq!(kernel_to_channels_last_shape([4, 2, 3, 5, 7]), [3, 5, 7, 2, 4]);
+/// ```
+pub fn kernel_to_channels_last_shape<const D: usize>(shape: [usize; D]) -> [usize; D] {
+    let mut keras = [0; D];
+    keras[..D - 2].copy_from_slice(&shape[2..]);
+    keras[D - 2] = shape[1];
+    keras[D - 1] = shape[0];
+    keras
 }

@@ -13,8 +13,8 @@ use burn::tensor::Device;
 
 use super::layout::transpose_linear;
 use super::{InteropError, WeightFile, assemble};
-use crate::config::MultiDilationConv2dConfig;
-use crate::conv::MultiDilationConv2d;
+use crate::config::LayerConfig;
+use crate::conv::MultiDilationConv;
 use crate::net::{MultiDilationNet, MultiDilationNetConfig};
 
 /// `prefix.leaf`, or `leaf` for an empty prefix.
@@ -45,12 +45,13 @@ impl Default for PytorchNetNames {
     }
 }
 
-/// A [`MultiDilationConv2d`] of `config` holding the kernel `<prefix>.weight` and, if
+/// The layer of `config` (any rank: a [`MultiDilationConv2dConfig`](crate::MultiDilationConv2dConfig), or the 1-D or 3-D config
+/// for `nn.Conv1d`/`nn.Conv3d` weights) holding the kernel `<prefix>.weight` and, if
 /// `config.bias`, the bias `<prefix>.bias` of a PyTorch state dict (`prefix` may be empty).
 ///
 /// # Errors
 /// [`InteropError`] naming the tensor for a missing tensor, a non-float dtype, a shape other
-/// than `[out, in / groups, kh, kw]`, or a bias the configuration does not have.
+/// than `[out, in / groups, ..kernel]`, or a bias the configuration does not have.
 ///
 /// # Example
 /// ```no_run
@@ -63,17 +64,17 @@ impl Default for PytorchNetNames {
 /// let layer = pytorch::load_conv(&config, &file, "conv", &Device::default())?;
 /// # Ok::<(), multi_dilation::interop::InteropError>(())
 /// ```
-pub fn load_conv(
-    config: &MultiDilationConv2dConfig,
+pub fn load_conv<const D: usize>(
+    config: &impl LayerConfig<D>,
     file: &WeightFile,
     prefix: &str,
     device: &Device,
-) -> Result<MultiDilationConv2d, InteropError> {
-    config.validate()?;
+) -> Result<MultiDilationConv<D>, InteropError> {
+    config.check()?;
     let weight = file.tensor(
         &key(prefix, "weight"),
-        assemble::oihw_shape(config),
-        "PyTorch conv layout [out, in / groups, kh, kw]",
+        config.kernel_shape(),
+        "PyTorch conv layout [out, in / groups, ..kernel]",
         device,
     )?;
     let bias = assemble::conv_bias(file, &key(prefix, "bias"), config, device)?;

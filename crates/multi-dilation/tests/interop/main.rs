@@ -9,6 +9,7 @@ mod common;
 mod errors;
 mod fixtures;
 mod half;
+mod ranks;
 mod roundtrip;
 mod stems;
 

@@ -19,4 +19,5 @@ mod parallel_fixtures;
 mod paths;
 mod persistence;
 mod quickstart;
+mod ranks;
 mod stacked;

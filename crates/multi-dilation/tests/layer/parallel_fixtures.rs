@@ -4,7 +4,7 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
-use multi_dilation::{MultiDilationConv2d, MultiDilationConv2dConfig};
+use multi_dilation::{Merge, MultiDilationConv, MultiDilationConv2d, MultiDilationConv2dConfig};
 use serde_json::Value;
 
 use crate::common::*;
@@ -14,18 +14,29 @@ const TOL: f32 = 1e-4;
 
 // Indexing a missing key gives Null, which would read as "no bias" or "no blur": a fixture
 // with a misspelt key must fail instead.
-fn field<'a>(fx: &'a Value, key: &str) -> &'a Value {
+pub fn field<'a>(fx: &'a Value, key: &str) -> &'a Value {
     fx.get(key).unwrap_or_else(|| panic!("fixture lacks {key}"))
 }
 
-fn floats(v: &Value) -> Vec<f32> {
+pub fn floats(v: &Value) -> Vec<f32> {
     let items = v.as_array().expect("a list of numbers");
     items.iter().map(|x| x.as_f64().unwrap() as f32).collect()
 }
 
-fn lists(fx: &Value, key: &str) -> Vec<Vec<f32>> {
+pub fn lists(fx: &Value, key: &str) -> Vec<Vec<f32>> {
     let items = field(fx, key).as_array().expect("a list of lists");
     items.iter().map(floats).collect()
+}
+
+/// The fixture's merge (Concat where it names none).
+pub fn merge(fx: &Value) -> Merge {
+    match fx.get("merge").and_then(Value::as_str).unwrap_or("Concat") {
+        "Concat" => Merge::Concat,
+        "Sum" => Merge::Sum,
+        "Mean" => Merge::Mean,
+        "Max" => Merge::Max,
+        other => panic!("unknown merge {other}"),
+    }
 }
 
 /// The layer the fixture describes, with its weight and bias, on `device`.
@@ -46,6 +57,7 @@ fn build_layer(fx: &Value, device: &Device) -> MultiDilationConv2d {
         .with_groups(groups)
         .with_bias(!bias.is_null())
         .with_anti_alias(field(fx, "anti_alias").as_f64())
+        .with_merge(merge(fx))
         .init(device);
     let wshape = [channels[1], channels[0] / groups, kernel[0], kernel[1]];
     layer.weight = Param::from_tensor(from_vec(floats(field(fx, "weight")), wshape, device));
@@ -58,21 +70,22 @@ fn build_layer(fx: &Value, device: &Device) -> MultiDilationConv2d {
 
 /// Runs `layer` on the fixture's inputs and compares outputs and every gradient; `name` says
 /// which fixture and path a failure is about.
-fn check(fx: &Value, layer: &MultiDilationConv2d, name: &str, device: &Device) {
-    let input: [usize; 4] = usizes(fx, "input_shape");
-    let output: [usize; 4] = usizes(fx, "output_shape");
-    let xs: Vec<Tensor<4>> = lists(fx, "inputs")
+pub fn check<const D: usize>(
+    fx: &Value,
+    layer: &MultiDilationConv<D>,
+    name: &str,
+    device: &Device,
+) {
+    let input: [usize; D] = usizes(fx, "input_shape");
+    let output: [usize; D] = usizes(fx, "output_shape");
+    let xs: Vec<Tensor<D>> = lists(fx, "inputs")
         .into_iter()
         .map(|x| from_vec(x, input, device).require_grad())
         .collect();
     let ys = match field(fx, "mode").as_str().unwrap() {
         "parallel" => layer.forward_parallel(xs.clone()),
         "forward" => {
-            assert_eq!(
-                field(fx, "merge"),
-                "Concat",
-                "{name}: only Concat is covered"
-            );
+            assert_eq!(layer.merge(), merge(fx), "{name}: the layer's merge");
             assert_eq!(xs.len(), 1, "{name}: forward takes one input");
             vec![layer.forward(xs[0].clone())]
         }

@@ -1,14 +1,14 @@
-//! [`MultiDilationConv2dConfig`]: everything that defines a multi-dilation convolution.
+//! [`MultiDilationConv2dConfig`]: everything that defines a 2-D multi-dilation convolution.
 
 use burn::config::Config;
 use burn::module::Initializer;
 use burn::tensor::Device;
 
-use crate::conv::MultiDilationConv2d;
+use super::Settings;
 use crate::error::ConfigError;
-use crate::execute::{ExecutionPath, FUSED_NEEDS, fused_supported};
+use crate::execute::ExecutionPath;
 use crate::merge::Merge;
-use crate::shape::validate_dilations;
+use crate::ranks::MultiDilationConv2d;
 
 /// Configuration of a [`MultiDilationConv2d`]: one kernel applied at several dilation rates.
 ///
@@ -78,55 +78,7 @@ impl MultiDilationConv2dConfig {
     /// assert_eq!(err.field, "groups");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.channels.contains(&0) {
-            return Err(ConfigError::new(
-                "channels",
-                &self.channels,
-                "input and output channels must be at least 1",
-            ));
-        }
-        if self.kernel_size.contains(&0) {
-            return Err(ConfigError::new(
-                "kernel_size",
-                &self.kernel_size,
-                "every kernel dimension must be at least 1",
-            ));
-        }
-        if self.stride.contains(&0) {
-            return Err(ConfigError::new(
-                "stride",
-                &self.stride,
-                "every stride must be at least 1",
-            ));
-        }
-        validate_dilations(&self.dilations)?;
-        if let Some(sigma0) = self.anti_alias
-            && !(sigma0.is_finite() && sigma0 > 0.0)
-        {
-            return Err(ConfigError::new(
-                "anti_alias",
-                &self.anti_alias,
-                "the blur's base scale sigma0 must be a positive finite number (None for no blur)",
-            ));
-        }
-        if self.groups == 0 {
-            return Err(ConfigError::new(
-                "groups",
-                &self.groups,
-                "must be at least 1",
-            ));
-        }
-        if self.channels.iter().any(|c| c % self.groups != 0) {
-            return Err(ConfigError::new(
-                "groups",
-                &self.groups,
-                format!(
-                    "channels {:?} must both be divisible by groups",
-                    self.channels
-                ),
-            ));
-        }
-        Ok(())
+        self.settings().validate()
     }
 
     /// Builds the layer on `device`, or says which field is invalid.
@@ -134,43 +86,7 @@ impl MultiDilationConv2dConfig {
     /// The kernel is `[out, in / groups, kh, kw]` and the bias `[out]`, initialized like burn's
     /// `Conv2d` (fan in `in / groups * kh * kw`).
     pub fn try_init(&self, device: &Device) -> Result<MultiDilationConv2d, ConfigError> {
-        self.validate()?;
-        if self.path == ExecutionPath::Fused
-            && !fused_supported(device, device.settings().float_dtype.into(), self.groups)
-        {
-            return Err(ConfigError::new(
-                "path",
-                &self.path,
-                format!(
-                    "the fused kernel needs {}; got device {device:?}, groups {}",
-                    FUSED_NEEDS, self.groups
-                ),
-            ));
-        }
-        let [channels_in, channels_out] = self.channels;
-        let [kh, kw] = self.kernel_size;
-        let fan_in = channels_in / self.groups * kh * kw;
-        let fan_out = channels_out / self.groups * kh * kw;
-        let weight = self.initializer.init_with(
-            [channels_out, channels_in / self.groups, kh, kw],
-            Some(fan_in),
-            Some(fan_out),
-            device,
-        );
-        let bias = self.bias.then(|| {
-            self.initializer
-                .init_with([channels_out], Some(fan_in), Some(fan_out), device)
-        });
-        Ok(MultiDilationConv2d {
-            weight,
-            bias,
-            stride: self.stride,
-            groups: self.groups,
-            dilations: self.dilations.clone(),
-            merge: self.merge,
-            path: self.path,
-            anti_alias: self.anti_alias,
-        })
+        self.settings().try_init(device)
     }
 
     /// Builds the layer on `device`.
@@ -181,4 +97,23 @@ impl MultiDilationConv2dConfig {
     pub fn init(&self, device: &Device) -> MultiDilationConv2d {
         self.try_init(device).unwrap_or_else(|err| panic!("{err}"))
     }
+
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            channels: self.channels,
+            kernel_size: &self.kernel_size,
+            kernel_size_field: &self.kernel_size,
+            stride: &self.stride,
+            stride_field: &self.stride,
+            dilations: &self.dilations,
+            groups: self.groups,
+            bias: self.bias,
+            merge: self.merge,
+            initializer: &self.initializer,
+            path: self.path,
+            anti_alias: self.anti_alias,
+        }
+    }
 }
+
+super::layer_config!(MultiDilationConv2dConfig, 4);
