@@ -18,5 +18,7 @@ mod parallel;
 mod parallel_fixtures;
 mod paths;
 mod persistence;
+mod pyramid;
+mod pyramid_fixtures;
 mod quickstart;
 mod stacked;
