@@ -13,6 +13,9 @@
 //!   branch list, [`BranchWeighting`]), and [`DeepMultiDilationNetConfig`] /
 //!   [`DeepMultiDilationNet`], a deep classifier built from them, with its independent-kernel
 //!   twin ([`Kernels::Independent`]).
+//! - [`AtrousPyramidConfig`] / [`AtrousPyramid`]: KSAC's head (one kernel at atrous rates 6,
+//!   12, 18, per-rate batch norm, summed, beside a 1x1 and an image-pooling branch, projected)
+//!   and its independent-kernel twin, DeepLabv3's ASPP.
 //! - [`ClassificationBatch`] and, with the feature `train`, burn's `TrainStep` and
 //!   `InferenceStep` for [`MultiDilationNet`], so `SupervisedTraining` trains it directly.
 //! - [`functional`]: the same math as functions on tensors; [`padding`]: the 'same' rule;
@@ -47,6 +50,7 @@ pub mod interop;
 mod merge;
 mod net;
 pub mod padding;
+mod pyramid;
 mod ranks;
 mod shape;
 mod train;
@@ -66,6 +70,7 @@ pub use error::ConfigError;
 pub use execute::ExecutionPath;
 pub use merge::Merge;
 pub use net::{MultiDilationNet, MultiDilationNetConfig, Pooling};
+pub use pyramid::{AtrousNorm, AtrousPyramid, AtrousPyramidConfig, ConvBnRelu};
 pub use ranks::{MultiDilationConv1d, MultiDilationConv2d, MultiDilationConv3d};
 pub use shape::BranchLayout;
 pub use train::ClassificationBatch;

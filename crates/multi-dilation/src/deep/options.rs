@@ -6,13 +6,16 @@ use burn::tensor::module::adaptive_avg_pool2d;
 
 use crate::merge::Merge;
 
-/// Whether the branches of a block share one kernel.
+/// Whether the branches of a block (of a deep network, or of an atrous pyramid) share one
+/// kernel.
 #[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
 pub enum Kernels {
-    /// One kernel per block, applied at every dilation: a multi-dilation network.
+    /// One kernel per block, applied at every dilation: a multi-dilation network (KSAC in an
+    /// atrous pyramid).
     Shared,
     /// One kernel per block and dilation: the same structure without the sharing, with
-    /// `dilations` times the conv parameters. The twin to compare a shared model against.
+    /// `dilations` times the conv parameters. The twin to compare a shared model against (ASPP
+    /// in an atrous pyramid).
     Independent,
 }
 

@@ -18,6 +18,8 @@ mod parallel;
 mod parallel_fixtures;
 mod paths;
 mod persistence;
+mod pyramid;
+mod pyramid_fixtures;
 mod quickstart;
 mod ranks;
 mod stacked;
