@@ -1,7 +1,11 @@
 //! TensorFlow/Keras `padding='same'` for dilated, strided convolutions.
 //!
-//! burn 0.22.1's `PaddingConfig2d::Same` ignores dilation, so this crate computes the padding
-//! itself, here and nowhere else.
+//! burn 0.22.1's `PaddingConfig2d::Same` ignores dilation (burn-nn `padding.rs`:
+//! `calculate_same_padding(kernel_size, stride, size)` takes no dilation, so a 3x3 kernel at
+//! dilation 2 gets the padding of dilation 1 and a smaller output), so this crate computes the
+//! padding itself, here and nowhere else. To see it: build burn's `Conv2dConfig` with
+//! `.with_dilation([2, 2]).with_padding(PaddingConfig2d::Same)` and compare its output size
+//! with [`same_output_size`].
 
 /// Output length of a 'same' convolution along one axis: `ceil(input / stride)`.
 ///
