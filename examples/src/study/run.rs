@@ -143,23 +143,9 @@ impl Runner<'_> {
                     .get_or_insert_with(|| self.data.mnist_scale(seed, &self.config.sizes));
                 let fitted = fit::train(&spec, &sets.train, &sets.valid, budget, seed, self.device);
                 let test_error = 100.0 * (1.0 - accuracy(&fitted.model, &sets.test, self.device));
-                let (conv_parameters, parameters) = fitted.model.parameter_counts();
-                RunRecord {
-                    experiment,
-                    model: key,
-                    label: spec.label(),
-                    seed,
-                    settings,
-                    conv_parameters,
-                    parameters,
-                    train_seconds: fitted.seconds,
-                    validation_error: fitted.curve[fitted.best_epoch - 1],
-                    validation_curve: fitted.curve,
-                    best_epoch: fitted.best_epoch,
-                    test_error: Some(test_error),
-                    validation_by_factor: Vec::new(),
-                    test_by_factor: Vec::new(),
-                }
+                let mut record = RunRecord::of(experiment, &spec, seed, settings, fitted);
+                record.test_error = Some(test_error);
+                record
             }
             Experiment::Generalisation => {
                 let budget = self.budget(experiment);
@@ -184,23 +170,10 @@ impl Runner<'_> {
                 };
                 let (validation_by_factor, test_by_factor) =
                     (by_factor(&sets.valid), by_factor(&sets.test));
-                let (conv_parameters, parameters) = fitted.model.parameter_counts();
-                RunRecord {
-                    experiment,
-                    model: key,
-                    label: spec.label(),
-                    seed,
-                    settings,
-                    conv_parameters,
-                    parameters,
-                    train_seconds: fitted.seconds,
-                    validation_error: fitted.curve[fitted.best_epoch - 1],
-                    validation_curve: fitted.curve,
-                    best_epoch: fitted.best_epoch,
-                    test_error: None,
-                    validation_by_factor,
-                    test_by_factor,
-                }
+                let mut record = RunRecord::of(experiment, &spec, seed, settings, fitted);
+                record.validation_by_factor = validation_by_factor;
+                record.test_by_factor = test_by_factor;
+                record
             }
         };
         println!(

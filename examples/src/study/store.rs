@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::fit::Fitted;
+use super::models::ModelSpec;
+
 /// The study's experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +65,36 @@ pub struct RunRecord {
     pub validation_by_factor: Vec<(f64, f64)>,
     /// Scale generalisation: test accuracy (%) per factor.
     pub test_by_factor: Vec<(f64, f64)>,
+}
+
+impl RunRecord {
+    /// The record of `fitted`, `spec` trained at `seed` with `settings`, before any test: the
+    /// test numbers are filled in by the experiment.
+    pub fn of(
+        experiment: Experiment,
+        spec: &ModelSpec,
+        seed: u64,
+        settings: String,
+        fitted: Fitted,
+    ) -> Self {
+        let (conv_parameters, parameters) = fitted.model.parameter_counts();
+        Self {
+            experiment,
+            model: spec.key(),
+            label: spec.label(),
+            seed,
+            settings,
+            conv_parameters,
+            parameters,
+            train_seconds: fitted.seconds,
+            validation_error: fitted.curve[fitted.best_epoch - 1],
+            validation_curve: fitted.curve,
+            best_epoch: fitted.best_epoch,
+            test_error: None,
+            validation_by_factor: Vec::new(),
+            test_by_factor: Vec::new(),
+        }
+    }
 }
 
 /// The records under one output folder.

@@ -49,10 +49,96 @@ pub trait LayerConfig<const D: usize> {
     fn build(&self, device: &Device) -> Result<MultiDilationConv<D>, ConfigError>;
 }
 
-/// [`LayerConfig`] for a config of tensor rank `D` with a `settings()` view.
+/// One layer config: the struct with the fields every rank has (the kernel size and stride in
+/// the form `$axes` of burn's convolution of that rank), its `validate`, `try_init` and `init`
+/// through [`Settings`], and [`LayerConfig`]. The three configs differ only in what is passed.
 macro_rules! layer_config {
-    ($config:ty, $rank:literal) => {
-        impl $crate::config::LayerConfig<$rank> for $config {
+    (
+        $(#[$doc:meta])*
+        $name:ident builds $layer:ident at rank $rank:literal;
+        kernel_size: $axes:ty, $(#[$kernel_doc:meta])*;
+        stride: $stride_default:literal, $(#[$stride_doc:meta])*;
+        path: $(#[$path_doc:meta])*;
+        anti_alias: $(#[$blur_doc:meta])*;
+    ) => {
+        $(#[$doc])*
+        #[derive(burn::config::Config, Debug, PartialEq)]
+        pub struct $name {
+            /// Input and output channels per branch: `[in, out]`.
+            pub channels: [usize; 2],
+            $(#[$kernel_doc])*
+            pub kernel_size: $axes,
+            /// The dilation rates, one branch each, in merge order. Each applies to every axis.
+            #[config(default = "vec![1, 2, 3]")]
+            pub dilations: Vec<usize>,
+            $(#[$stride_doc])*
+            #[config(default = $stride_default)]
+            pub stride: $axes,
+            /// Channel groups; both channel counts must be divisible by it.
+            #[config(default = 1)]
+            pub groups: usize,
+            /// Whether the layer holds a bias (one, shared by every branch like the kernel).
+            #[config(default = true)]
+            pub bias: bool,
+            /// How the branches are combined.
+            #[config(default = "Merge::Concat")]
+            pub merge: Merge,
+            /// Initializer of the kernel and bias; the default is the one burn's convolutions
+            /// use.
+            #[config(
+                default = "Initializer::KaimingUniform { gain: 1.0 / f64::sqrt(3.0), fan_out_only: false }"
+            )]
+            pub initializer: Initializer,
+            $(#[$path_doc])*
+            #[config(default = "ExecutionPath::Auto")]
+            pub path: ExecutionPath,
+            $(#[$blur_doc])*
+            #[config(default = "None")]
+            pub anti_alias: Option<f64>,
+        }
+
+        impl $name {
+            /// Checks every field; the first invalid one gives the error.
+            pub fn validate(&self) -> Result<(), ConfigError> {
+                self.settings().validate()
+            }
+
+            /// Builds the layer on `device`, or says which field is invalid. The kernel is
+            /// `[out, in / groups, ..kernel_size]` and the bias `[out]`, initialized like
+            /// burn's convolutions (fan in `in / groups * prod(kernel_size)`).
+            pub fn try_init(&self, device: &Device) -> Result<$layer, ConfigError> {
+                self.settings().try_init(device)
+            }
+
+            /// Builds the layer on `device`.
+            ///
+            /// # Panics
+            /// Panics with the [`ConfigError`] message of [`try_init`](Self::try_init) if the
+            /// config is invalid.
+            pub fn init(&self, device: &Device) -> $layer {
+                self.try_init(device).unwrap_or_else(|err| panic!("{err}"))
+            }
+
+            fn settings(&self) -> $crate::config::Settings<'_> {
+                use $crate::config::Axes;
+                $crate::config::Settings {
+                    channels: self.channels,
+                    kernel_size: self.kernel_size.axes(),
+                    kernel_size_field: &self.kernel_size,
+                    stride: self.stride.axes(),
+                    stride_field: &self.stride,
+                    dilations: &self.dilations,
+                    groups: self.groups,
+                    bias: self.bias,
+                    merge: self.merge,
+                    initializer: &self.initializer,
+                    path: self.path,
+                    anti_alias: self.anti_alias,
+                }
+            }
+        }
+
+        impl $crate::config::LayerConfig<$rank> for $name {
             fn kernel_shape(&self) -> [usize; $rank] {
                 self.settings().kernel_shape()
             }
@@ -61,20 +147,34 @@ macro_rules! layer_config {
                 self.bias
             }
 
-            fn check(&self) -> Result<(), $crate::error::ConfigError> {
+            fn check(&self) -> Result<(), ConfigError> {
                 self.validate()
             }
 
-            fn build(
-                &self,
-                device: &burn::tensor::Device,
-            ) -> Result<$crate::conv::MultiDilationConv<$rank>, $crate::error::ConfigError> {
+            fn build(&self, device: &Device) -> Result<$layer, ConfigError> {
                 self.try_init(device)
             }
         }
     };
 }
 pub(crate) use layer_config;
+
+/// A kernel size or stride as one entry per spatial axis: `usize` for 1-D, arrays above.
+pub(crate) trait Axes {
+    fn axes(&self) -> &[usize];
+}
+
+impl Axes for usize {
+    fn axes(&self) -> &[usize] {
+        std::slice::from_ref(self)
+    }
+}
+
+impl<const N: usize> Axes for [usize; N] {
+    fn axes(&self) -> &[usize] {
+        self
+    }
+}
 
 /// A config's fields at any rank: the kernel size and stride as slices (one entry per spatial
 /// axis), with the fields as the user wrote them for error messages.
