@@ -53,7 +53,7 @@ impl StudyConfig {
     /// The full study: three realisations of MNIST-scale (10k/2k/50k) for 15 epochs, the
     /// convergence check at 30; scale generalisation with 10k training digits at scale 0.45 on
     /// a 40x40 canvas, 2k validation and 2k test digits per factor, 5 epochs, five training
-    /// seeds; sigma0 swept over 0.25, 0.5, 0.75 and 1 with two seeds.
+    /// seeds; sigma0 swept over 0.125, 0.25, 0.5, 0.75 and 1 with two seeds.
     pub fn full() -> Self {
         let budget = Budget {
             epochs: 15,
@@ -78,7 +78,7 @@ impl StudyConfig {
                 epochs: 5,
                 ..budget
             },
-            sweep: vec![0.25, 0.5, 0.75, 1.0],
+            sweep: vec![0.125, 0.25, 0.5, 0.75, 1.0],
             sweep_seeds: vec![0, 1],
         }
     }
