@@ -15,8 +15,9 @@ use crate::shape::{
 
 /// A convolution that holds **one kernel** and applies it at several dilation rates, with
 /// 'same' padding, then merges the branches. `D` is the rank of its tensors: 3 for signals
-/// ([`MultiDilationConv1d`]), 4 for images ([`MultiDilationConv2d`]), 5 for volumes
-/// ([`MultiDilationConv3d`]); every method below serves the three, and the examples show the
+/// ([`MultiDilationConv1d`](crate::MultiDilationConv1d)), 4 for images
+/// ([`MultiDilationConv2d`](crate::MultiDilationConv2d)), 5 for volumes
+/// ([`MultiDilationConv3d`](crate::MultiDilationConv3d)); every method below serves the three, and the examples show the
 /// 2-D layer.
 ///
 /// The parameters are those of a single burn `Conv2d` (or `Conv1d`, `Conv3d`): `weight` shaped

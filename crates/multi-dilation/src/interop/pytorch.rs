@@ -123,7 +123,7 @@ pub fn load_net(
 
 /// Writes `module`'s parameters to a safetensors file at `path` in PyTorch's layout (linear
 /// weights transposed to `[out, in]`), named by their paths in the module: `weight` and
-/// `bias` for a [`MultiDilationConv2d`]; `conv.weight`, `conv.bias`, `head.weight` and
+/// `bias` for a [`MultiDilationConv2d`](crate::MultiDilationConv2d); `conv.weight`, `conv.bias`, `head.weight` and
 /// `head.bias` for a [`MultiDilationNet`]. `torch.load_state_dict` takes them as they are;
 /// the write is atomic and replaces an existing file.
 ///
