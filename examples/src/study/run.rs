@@ -292,7 +292,7 @@ impl Runner<'_> {
             "== scale generalisation, training seeds {:?}",
             self.config.seeds
         );
-        let specs = self.selections.all_models();
+        let specs = self.selections.generalisation_models();
         let seeds = self.config.seeds.clone();
         self.units(Experiment::Generalisation, &specs, &seeds)
     }
