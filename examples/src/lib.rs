@@ -10,6 +10,7 @@ pub mod data;
 pub mod distributed;
 pub mod evaluate;
 pub mod images;
+pub mod ranks;
 pub mod renderer;
 pub mod study;
 pub mod training;

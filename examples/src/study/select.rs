@@ -70,7 +70,10 @@ impl Selections {
             ModelSpec::new(Arch::Cnn, HeadPool::GlobalMax),
             ModelSpec::new(Arch::Cnn, HeadPool::Flatten),
             ModelSpec::new(Arch::CnnAugmented, HeadPool::GlobalMax),
-            shared(SharedVariant::KeptAntiAliased { sigma0 }, HeadPool::GlobalMax),
+            shared(
+                SharedVariant::KeptAntiAliased { sigma0 },
+                HeadPool::GlobalMax,
+            ),
         ];
         for spec in self.selected().into_iter().chain(self.twin()) {
             if !models.contains(&spec) {
