@@ -18,7 +18,7 @@ pub struct Context<'a> {
     pub config: &'a StudyConfig,
     /// Where the digits come from.
     pub source: String,
-    /// Minutes since the run started.
+    /// Minutes since this invocation started (a resumed study's earlier invocations not counted).
     pub minutes: f64,
     /// The device, as `Debug` prints it.
     pub device: String,
@@ -179,7 +179,7 @@ pub fn markdown(
     md.push_str(&generalisation_table(records, selections));
     md.push_str(&super::targets::markdown(records, selections));
     md.push_str(&format!(
-        "\nData: {}. MNIST-scale: realisations {:?}, splits {:?}, {} epochs (convergence check: {}), batch {}, Adam at {} on a cosine to 0, the checkpoint with the lowest validation error tested. Scale generalisation: {:?} digits (train, validation and test per factor) at scale {} on {}x{}, {} epochs, training seeds {:?}; sigma0 swept over {:?} with seeds {:?}. {:.1} min on {}.\n",
+        "\nData: {}. MNIST-scale: realisations {:?}, splits {:?}, {} epochs (convergence check: {}), batch {}, Adam at {} on a cosine to 0, the checkpoint with the lowest validation error tested. Scale generalisation: {:?} digits (train, validation and test per factor) at scale {} on {}x{}, {} epochs, training seeds {:?}; sigma0 swept over {:?} with seeds {:?}. Training time of the {} records: {:.1} min in all (each run's own time: a resumed study adds the runs of earlier invocations); this invocation: {:.1} min on {}.\n",
         context.source,
         config.realisations,
         config.sizes.mnist_scale,
@@ -197,6 +197,8 @@ pub fn markdown(
         config.seeds,
         config.sweep,
         config.sweep_seeds,
+        records.len(),
+        records.iter().map(|r| r.train_seconds).sum::<f64>() / 60.0,
         context.minutes,
         context.device
     ));
