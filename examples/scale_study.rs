@@ -36,7 +36,8 @@ struct Args {
     /// many.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Epochs on the scale-generalisation set (default 5; 2 with --quick).
+    /// Epochs on the scale-generalisation set (default 5; 2 with --quick); its convergence check
+    /// runs three times as many.
     #[arg(long)]
     generalisation_epochs: Option<usize>,
     /// Folder for the records, the tables and the plots.
@@ -72,6 +73,9 @@ fn main() {
     }
     if let Some(epochs) = args.generalisation_epochs {
         config.generalisation_budget.epochs = epochs;
+        if let Some(long) = config.long_generalisation_budget.as_mut() {
+            long.epochs = 3 * epochs;
+        }
     }
     // Before any data is read: `--epochs 0` would train nothing and report the untrained
     // models' errors as the study's results, `--realisations 0` would have nothing to report.

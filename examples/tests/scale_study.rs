@@ -66,7 +66,8 @@ fn tiny_study_writes_resumes_and_chooses_on_validation_only() {
     // the twin, on 2 realisations; the convergence check: the CNN and the selected model;
     // generalisation: the sweep's other sigma0 on seed 0, and 5 or 6 models on 2 seeds (the CNN
     // with both heads, the augmented CNN, the anti-aliased model, the selected model unless it
-    // is that one, the twin).
+    // is that one, the twin); its convergence check: the CNN, the anti-aliased model, the
+    // selected model and the twin on seed 0.
     assert_eq!(of(&records, Experiment::MnistScale).len(), 20);
     assert_eq!(of(&records, Experiment::MnistScaleLong).len(), 2);
     let general = selections.generalisation_models();
@@ -83,13 +84,22 @@ fn tiny_study_writes_resumes_and_chooses_on_validation_only() {
             record.validation_curve[record.best_epoch - 1]
         );
         match record.experiment {
-            Experiment::Generalisation => {
+            Experiment::Generalisation | Experiment::GeneralisationLong => {
                 assert_eq!(record.test_by_factor.len(), 9, "factors 1 to 3 by quarters");
                 assert_eq!(record.validation_by_factor.len(), 9);
             }
             _ => assert!((0.0..=100.0).contains(&record.test_error.unwrap())),
         }
     }
+    let compared = selections.generalisation_compared();
+    assert!((3..=4).contains(&compared.len()), "{compared:?}");
+    let long_general = of(&records, Experiment::GeneralisationLong);
+    assert_eq!(long_general.len(), compared.len());
+    assert!(
+        long_general
+            .iter()
+            .all(|r| r.validation_curve.len() == 2 && r.seed == 0)
+    );
     let long = of(&records, Experiment::MnistScaleLong);
     assert!(
         long.iter()

@@ -43,6 +43,8 @@ pub struct StudyConfig {
     pub long_budget: Option<Budget>,
     /// Budget on the scale-generalisation set.
     pub generalisation_budget: Budget,
+    /// The scale-generalisation convergence check's budget on the first seed, if any.
+    pub long_generalisation_budget: Option<Budget>,
     /// The values of sigma0 swept.
     pub sweep: Vec<f64>,
     /// The training seeds of the sweep.
@@ -53,7 +55,8 @@ impl StudyConfig {
     /// The full study: three realisations of MNIST-scale (10k/2k/50k) for 15 epochs, the
     /// convergence check at 30; scale generalisation with 10k training digits at scale 0.45 on
     /// a 40x40 canvas, 2k validation and 2k test digits per factor, 5 epochs, five training
-    /// seeds; sigma0 swept over 0.125, 0.25, 0.5, 0.75 and 1 with two seeds.
+    /// seeds, the convergence check at 15 on the first; sigma0 swept over 0.125, 0.25, 0.5,
+    /// 0.75 and 1 with two seeds.
     pub fn full() -> Self {
         let budget = Budget {
             epochs: 15,
@@ -78,6 +81,10 @@ impl StudyConfig {
                 epochs: 5,
                 ..budget
             },
+            long_generalisation_budget: Some(Budget {
+                epochs: 15,
+                ..budget
+            }),
             sweep: vec![0.125, 0.25, 0.5, 0.75, 1.0],
             sweep_seeds: vec![0, 1],
         }
@@ -101,12 +108,13 @@ impl StudyConfig {
             budget,
             long_budget: None,
             generalisation_budget: budget,
+            long_generalisation_budget: None,
             sweep: Self::full().sweep,
             sweep_seeds: vec![0],
         }
     }
 
-    /// A run of seconds for tests: tiny splits, one epoch (two in the convergence check).
+    /// A run of seconds for tests: tiny splits, one epoch (two in the convergence checks).
     pub fn tiny() -> Self {
         let budget = Budget {
             epochs: 1,
@@ -128,6 +136,10 @@ impl StudyConfig {
                 ..budget
             }),
             generalisation_budget: budget,
+            long_generalisation_budget: Some(Budget {
+                epochs: 2,
+                ..budget
+            }),
             sweep: vec![0.5, 1.0],
             sweep_seeds: vec![0],
         }
@@ -146,6 +158,10 @@ impl StudyConfig {
         self.budget.validate().map_err(|e| e.nested("budget"))?;
         if let Some(long) = &self.long_budget {
             long.validate().map_err(|e| e.nested("long_budget"))?;
+        }
+        if let Some(long) = &self.long_generalisation_budget {
+            long.validate()
+                .map_err(|e| e.nested("long_generalisation_budget"))?;
         }
         self.generalisation_budget
             .validate()

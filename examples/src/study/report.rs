@@ -176,6 +176,7 @@ pub fn markdown(
     md.push_str(&sweep_table(records, config));
     md.push_str(&mnist_scale_tables(records, selections));
     md.push_str(&long_budget_table(records, selections));
+    md.push_str(&long_generalisation_table(records, selections));
     md.push_str(&generalisation_table(records, selections));
     md.push_str(&super::targets::markdown(records, selections));
     md.push_str(&format!(
@@ -294,33 +295,78 @@ pub fn paired(baseline: &[f64], model: &[f64]) -> (Option<Vec<f64>>, Option<(usi
     (Some(diff), Some((wins, n)))
 }
 
-fn long_budget_table(records: &[RunRecord], selections: &Selections) -> String {
+/// A convergence check as a table: for each of `specs` with a run in `check`, its run at the
+/// same seed in `study` and the `check` one, one row each; `head` is the title, what the seed is
+/// called and the columns after the model, epochs, best epoch and validation error; `cells`
+/// the values of those.
+fn check_table(
+    records: &[RunRecord],
+    [study, check]: [Experiment; 2],
+    specs: Vec<ModelSpec>,
+    head: [&str; 3],
+    cells: impl Fn(&RunRecord) -> String,
+) -> String {
     let mut md = String::new();
-    for spec in selections.compared() {
-        let long = Group::of(records, Experiment::MnistScaleLong, &spec);
+    for spec in specs {
+        let long = Group::of(records, check, &spec);
         let Some(l) = long.runs.first() else { continue };
-        let short = Group::of(records, Experiment::MnistScale, &spec);
+        let short = Group::of(records, study, &spec);
         let Some(s) = short.runs.iter().find(|r| r.seed == l.seed) else {
             continue;
         };
         if md.is_empty() {
+            let [title, seed, columns] = head;
+            let rule = "---|".repeat(5 + columns.matches('|').count());
             md.push_str(&format!(
-                "\n## Convergence check (realisation {})\n\n| model | epochs | best epoch | validation error % | test error % |\n|---|---|---|---|---|\n",
+                "\n## {title} ({seed} {})\n\n| model | epochs | best epoch | validation error % | {columns} |\n|{rule}\n",
                 l.seed
             ));
         }
         for r in [s, l] {
             md.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {:.2} |\n",
+                "| {} | {} | {} | {:.2} | {} |\n",
                 long.label,
                 r.validation_curve.len(),
                 r.best_epoch,
                 r.validation_error,
-                r.test_error.unwrap_or(f64::NAN)
+                cells(r)
             ));
         }
     }
     md
+}
+
+/// The CNN and the selected model on the first realisation with the study's budget and twice
+/// it: the tested checkpoint and its test error.
+fn long_budget_table(records: &[RunRecord], selections: &Selections) -> String {
+    check_table(
+        records,
+        [Experiment::MnistScale, Experiment::MnistScaleLong],
+        selections.compared(),
+        ["Convergence check", "realisation", "test error %"],
+        |r| format!("{:.2}", r.test_error.unwrap_or(f64::NAN)),
+    )
+}
+
+/// The models of the scale-generalisation convergence check on the first seed with the study's
+/// budget and three times it: the tested checkpoint (validation at the training size) and its
+/// test accuracy at 1x, 2x and 3x.
+fn long_generalisation_table(records: &[RunRecord], selections: &Selections) -> String {
+    let at = |r: &RunRecord, factor: f64| {
+        let found = r.test_by_factor.iter().find(|(f, _)| *f == factor);
+        found.map_or(f64::NAN, |(_, accuracy)| *accuracy)
+    };
+    check_table(
+        records,
+        [Experiment::Generalisation, Experiment::GeneralisationLong],
+        selections.generalisation_compared(),
+        [
+            "Convergence check of scale generalisation",
+            "seed",
+            "1x | 2x | 3x",
+        ],
+        |r| format!("{:.1} | {:.1} | {:.1}", at(r, 1.0), at(r, 2.0), at(r, 3.0)),
+    )
 }
 
 fn generalisation_table(records: &[RunRecord], selections: &Selections) -> String {

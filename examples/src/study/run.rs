@@ -59,6 +59,7 @@ pub fn run(
     runner.mnist_scale()?;
     runner.long_budget()?;
     runner.generalisation()?;
+    runner.long_generalisation_budget()?;
     runner.write(true)?;
     Ok((runner.records, runner.selections))
 }
@@ -84,7 +85,7 @@ impl Runner<'_> {
                 sizes.mnist_scale,
                 budget(self.budget(experiment))
             ),
-            Experiment::Generalisation => format!(
+            Experiment::Generalisation | Experiment::GeneralisationLong => format!(
                 "{data}; generalisation {:?} at scale {} on {}x{}, factors {:?}; {}",
                 sizes.generalisation,
                 sizes.train_scale,
@@ -104,6 +105,10 @@ impl Runner<'_> {
                 .long_budget
                 .expect("the long-budget runs are made only with a long budget"),
             Experiment::Generalisation => self.config.generalisation_budget,
+            Experiment::GeneralisationLong => self
+                .config
+                .long_generalisation_budget
+                .expect("the long-budget runs are made only with a long budget"),
         }
     }
 
@@ -147,7 +152,7 @@ impl Runner<'_> {
                 record.test_error = Some(test_error);
                 record
             }
-            Experiment::Generalisation => {
+            Experiment::Generalisation | Experiment::GeneralisationLong => {
                 let budget = self.budget(experiment);
                 let (data, sizes) = (self.data, &self.config.sizes);
                 let sets = self
@@ -295,6 +300,20 @@ impl Runner<'_> {
         let specs = self.selections.generalisation_models();
         let seeds = self.config.seeds.clone();
         self.units(Experiment::Generalisation, &specs, &seeds)
+    }
+
+    /// The CNN, the anti-aliased model, the selected model and its twin again with the long
+    /// generalisation budget on the first seed.
+    fn long_generalisation_budget(&mut self) -> StudyResult<()> {
+        let (Some(_), Some(&first)) = (
+            self.config.long_generalisation_budget,
+            self.config.seeds.first(),
+        ) else {
+            return Ok(());
+        };
+        println!("== convergence check of scale generalisation: the long budget on seed {first}");
+        let specs = self.selections.generalisation_compared();
+        self.units(Experiment::GeneralisationLong, &specs, &[first])
     }
 
     fn write(&self, finished: bool) -> StudyResult<()> {

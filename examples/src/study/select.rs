@@ -83,6 +83,28 @@ impl Selections {
         models
     }
 
+    /// What the convergence check of scale generalisation trains again: the CNN of the selected
+    /// model's head, the anti-aliased model, the selected model and its twin.
+    pub fn generalisation_compared(&self) -> Vec<ModelSpec> {
+        let mut models = self.baseline().into_iter().collect::<Vec<_>>();
+        let anti_aliased = self.sigma0.map(|sigma0| {
+            shared(
+                SharedVariant::KeptAntiAliased { sigma0 },
+                HeadPool::GlobalMax,
+            )
+        });
+        for spec in anti_aliased
+            .into_iter()
+            .chain(self.selected())
+            .chain(self.twin())
+        {
+            if !models.contains(&spec) {
+                models.push(spec);
+            }
+        }
+        models
+    }
+
     /// The selected shared model and its baseline, which the convergence check trains again.
     pub fn compared(&self) -> Vec<ModelSpec> {
         self.baseline().into_iter().chain(self.selected()).collect()

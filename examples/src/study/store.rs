@@ -19,6 +19,8 @@ pub enum Experiment {
     MnistScaleLong,
     /// Trained at one scale, tested at larger ones; one training seed per seed.
     Generalisation,
+    /// Scale generalisation with three times the budget (its convergence check).
+    GeneralisationLong,
 }
 
 impl Experiment {
@@ -28,6 +30,7 @@ impl Experiment {
             Experiment::MnistScale => "mnist-scale",
             Experiment::MnistScaleLong => "mnist-scale-long",
             Experiment::Generalisation => "generalisation",
+            Experiment::GeneralisationLong => "generalisation-long",
         }
     }
 }
