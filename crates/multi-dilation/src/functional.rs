@@ -60,13 +60,29 @@ pub(crate) fn conv<const D: usize>(
             } else {
                 (x, [padding[0].0, padding[1].0, padding[2].0])
             };
-            let stride = [stride[0], stride[1], stride[2]];
-            same_rank(conv3d(
+            // burn-cubecl 0.22.1 computes conv3d's input gradient with `kernel * dilation -
+            // stride` in unsigned integers (`kernel/conv/conv_transpose3d.rs`), which wraps on an
+            // axis whose kernel spans fewer positions than the stride: that gradient comes back
+            // wrong on every CubeCL backend. Such an axis is convolved at stride 1 and every
+            // stride-th output kept, which gives the same outputs on every backend and a
+            // gradient that each computes right.
+            let kernel = weight.dims();
+            let short: [bool; 3] = std::array::from_fn(|a| kernel[a + 2] * dilation < stride[a]);
+            let strides = std::array::from_fn(|a| if short[a] { 1 } else { stride[a] });
+            let device = x.device();
+            let mut y = conv3d(
                 same_rank(x),
                 same_rank(weight),
                 bias,
-                ConvOptions::new(stride, padding, [dilation; 3], groups),
-            ))
+                ConvOptions::new(strides, padding, [dilation; 3], groups),
+            );
+            for axis in (0..3).filter(|&a| short[a]) {
+                let kept = y.dims()[axis + 2].div_ceil(stride[axis]) as i64;
+                let every =
+                    Tensor::arange_step(0..kept * stride[axis] as i64, stride[axis], &device);
+                y = y.select(axis + 2, every);
+            }
+            same_rank(y)
         }
         _ => panic!(
             "multi-dilation convolutions have 1 to 3 spatial axes (tensors of rank 3 to 5), \
