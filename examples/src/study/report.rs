@@ -352,10 +352,7 @@ fn long_budget_table(records: &[RunRecord], selections: &Selections) -> String {
 /// budget and three times it: the tested checkpoint (validation at the training size) and its
 /// test accuracy at 1x, 2x and 3x.
 fn long_generalisation_table(records: &[RunRecord], selections: &Selections) -> String {
-    let at = |r: &RunRecord, factor: f64| {
-        let found = r.test_by_factor.iter().find(|(f, _)| *f == factor);
-        found.map_or(f64::NAN, |(_, accuracy)| *accuracy)
-    };
+    let at = |r: &RunRecord, factor: f64| at(&r.test_by_factor, factor).unwrap_or(f64::NAN);
     check_table(
         records,
         [Experiment::Generalisation, Experiment::GeneralisationLong],

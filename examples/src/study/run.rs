@@ -283,13 +283,25 @@ impl Runner<'_> {
 
     /// The CNN and the selected model again with the long budget on the first realisation.
     fn long_budget(&mut self) -> StudyResult<()> {
-        let (Some(_), Some(&first)) = (self.config.long_budget, self.config.realisations.first())
-        else {
+        let specs = self.selections.compared();
+        let first = self.config.realisations.first().copied();
+        let budget = self.config.long_budget;
+        self.convergence_check(Experiment::MnistScaleLong, budget, first, &specs)
+    }
+
+    /// `specs` trained again in `experiment` on seed `first`, when there is a `budget` for it.
+    fn convergence_check(
+        &mut self,
+        experiment: Experiment,
+        budget: Option<Budget>,
+        first: Option<u64>,
+        specs: &[ModelSpec],
+    ) -> StudyResult<()> {
+        let (Some(_), Some(first)) = (budget, first) else {
             return Ok(());
         };
-        println!("== convergence check: the long budget on realisation {first}");
-        let specs = self.selections.compared();
-        self.units(Experiment::MnistScaleLong, &specs, &[first])
+        println!("== convergence check of {}: seed {first}", experiment.key());
+        self.units(experiment, specs, &[first])
     }
 
     fn generalisation(&mut self) -> StudyResult<()> {
@@ -305,15 +317,10 @@ impl Runner<'_> {
     /// The CNN, the anti-aliased model, the selected model and its twin again with the long
     /// generalisation budget on the first seed.
     fn long_generalisation_budget(&mut self) -> StudyResult<()> {
-        let (Some(_), Some(&first)) = (
-            self.config.long_generalisation_budget,
-            self.config.seeds.first(),
-        ) else {
-            return Ok(());
-        };
-        println!("== convergence check of scale generalisation: the long budget on seed {first}");
         let specs = self.selections.generalisation_compared();
-        self.units(Experiment::GeneralisationLong, &specs, &[first])
+        let first = self.config.seeds.first().copied();
+        let budget = self.config.long_generalisation_budget;
+        self.convergence_check(Experiment::GeneralisationLong, budget, first, &specs)
     }
 
     fn write(&self, finished: bool) -> StudyResult<()> {

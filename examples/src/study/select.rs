@@ -14,7 +14,7 @@
 use multi_dilation::HeadPool;
 use serde::Serialize;
 
-use super::models::{Arch, ModelSpec, SharedVariant, first_models, shared};
+use super::models::{Arch, ModelSpec, SharedVariant, anti_aliased, first_models, shared};
 use super::store::RunRecord;
 
 /// The choices, as they are made (`None` until then).
@@ -66,49 +66,38 @@ impl Selections {
         let Some(sigma0) = self.sigma0 else {
             return Vec::new();
         };
-        let mut models = vec![
+        let models = [
             ModelSpec::new(Arch::Cnn, HeadPool::GlobalMax),
             ModelSpec::new(Arch::Cnn, HeadPool::Flatten),
             ModelSpec::new(Arch::CnnAugmented, HeadPool::GlobalMax),
-            shared(
-                SharedVariant::KeptAntiAliased { sigma0 },
-                HeadPool::GlobalMax,
-            ),
+            anti_aliased(sigma0),
         ];
-        for spec in self.selected().into_iter().chain(self.twin()) {
-            if !models.contains(&spec) {
-                models.push(spec);
-            }
-        }
-        models
+        distinct(models.into_iter().chain(self.selected()).chain(self.twin()))
     }
 
     /// What the convergence check of scale generalisation trains again: the CNN of the selected
     /// model's head, the anti-aliased model, the selected model and its twin.
     pub fn generalisation_compared(&self) -> Vec<ModelSpec> {
-        let mut models = self.baseline().into_iter().collect::<Vec<_>>();
-        let anti_aliased = self.sigma0.map(|sigma0| {
-            shared(
-                SharedVariant::KeptAntiAliased { sigma0 },
-                HeadPool::GlobalMax,
-            )
-        });
-        for spec in anti_aliased
-            .into_iter()
-            .chain(self.selected())
-            .chain(self.twin())
-        {
-            if !models.contains(&spec) {
-                models.push(spec);
-            }
-        }
-        models
+        let models = self.baseline().into_iter();
+        let models = models.chain(self.sigma0.map(anti_aliased));
+        distinct(models.chain(self.selected()).chain(self.twin()))
     }
 
     /// The selected shared model and its baseline, which the convergence check trains again.
     pub fn compared(&self) -> Vec<ModelSpec> {
         self.baseline().into_iter().chain(self.selected()).collect()
     }
+}
+
+/// `specs` in order, each once (the selected model may also be one of a list's fixed models).
+fn distinct(specs: impl Iterator<Item = ModelSpec>) -> Vec<ModelSpec> {
+    let mut models = Vec::new();
+    for spec in specs {
+        if !models.contains(&spec) {
+            models.push(spec);
+        }
+    }
+    models
 }
 
 /// The validation numbers of one run: what a choice may see.
