@@ -7,22 +7,40 @@
 # (wide channels, batch 1, large dilations, 5x5 and 7x7 kernels, stride 2: `CLASSES` in
 # benches/src/lib.rs) with the default path, the fused kernel and the per-dilation path each
 # timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
-# `geomean burn/torch fwd+bwd: X.XX` (of the first and third tables). PyTorch: `pip install
-# torch` (skipped, with a message, when it is not importable).
+# `geomean burn/torch fwd+bwd: X.XX` and `geomean burn/torch fwd: X.XX` (of the first and third
+# tables; the forward one includes the batch-1 rows). PyTorch: `pip install torch` (skipped, with
+# a message, when it is not importable).
+#
+# Instruction set: `native` (the default) lets both sides use what the CPU has. `avx2` holds both
+# to AVX2 and FMA on an AVX-512 machine: burn's side is built without multi-dilation's `x86-v4`
+# feature (gemm's AVX-512 kernels and the fused kernel's AVX-512 loops left out), PyTorch runs
+# with ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2. The first line says which.
 #
 # Each time is a median of `repeats` calls. burn and PyTorch take turns for `rounds` rounds
 # (default 2), and each side's time for a row is the lowest of its medians over the rounds:
 # this VM's speed drifts by 10-50% from one minute to the next, and taking turns lets a slow
 # minute hit both sides rather than one.
-# Usage: bash benches/compare.sh [repeats] [rounds]
+# Usage: bash benches/compare.sh [repeats] [rounds] [native|avx2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/multi-dilation-target}"
 repeats="${1:-20}"
 
 rounds="${2:-2}"
+isa="${3:-native}"
+case "$isa" in
+native) build_features=() ;;
+avx2)
+    build_features=(--no-default-features)
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+    ;;
+*)
+    echo "compare.sh: the instruction set must be native or avx2, got '$isa'" >&2
+    exit 2
+    ;;
+esac
 
-cargo build --release -q -p multi-dilation-benches --bin burn_timings
+cargo build --release -q -p multi-dilation-benches --bin burn_timings "${build_features[@]}"
 have_torch=1
 python3 -c "import torch" 2>/dev/null || {
     echo "PyTorch not found (pip install torch): burn's numbers only." >&2
@@ -72,9 +90,10 @@ if [ "$have_torch" = 1 ]; then
     torch_json="$(best "${torch_rounds[@]}")"
 fi
 
-python3 - "$burn_json" "$torch_json" "$rounds" <<'PY'
+python3 - "$burn_json" "$torch_json" "$rounds" "$isa" <<'PY'
 import json, math, platform, os, re, sys
 burn, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+held = sys.argv[4] == "avx2"
 
 
 def fma_peak():
@@ -91,12 +110,12 @@ def fma_peak():
     vendor, family, mhz = field("vendor_id"), field("cpu family"), field("cpu MHz")
     if not mhz or "fma" not in flags:
         return None, "no clock or no FMA in /proc/cpuinfo"
-    wide = "avx512f" in flags and (vendor == "GenuineIntel" or family not in ("23", "25"))
+    wide = not held and "avx512f" in flags and (vendor == "GenuineIntel" or family not in ("23", "25"))
     lanes = 16 if wide else 8
     per_cycle = 2 * 2 * lanes  # two pipes, one multiply and one add per lane
     cores = os.cpu_count()
     peak = cores * float(mhz) / 1e3 * per_cycle
-    isa = "AVX-512 (16 lanes)" if wide else ("AVX-512 on 256-bit pipes" if "avx512f" in flags else "AVX2")
+    isa = "AVX-512 (16 lanes)" if wide else ("AVX-512 on 256-bit pipes" if "avx512f" in flags and not held else "AVX2")
     return peak, f"{cores} cores x {float(mhz) / 1e3:.2f} GHz x {per_cycle} FLOP/cycle ({isa}, 2 FMA pipes)"
 
 
@@ -104,6 +123,11 @@ peak, how = fma_peak()
 print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; burn {burn['device']}; "
       f"{sys.argv[3]} round(s), each side's lowest median"
       + (f"; PyTorch {torch['torch']}, {torch['threads']} threads" if torch else ""))
+print("instruction set: " + (
+    "held to AVX2+FMA (burn without the x86-v4 feature; PyTorch ATEN_CPU_CAPABILITY=avx2, "
+    f"ONEDNN_MAX_CPU_ISA=AVX2, capability {torch['capability'] if torch else '-'})" if held else
+    f"native (burn's fused-kernel loops: {burn['isa']}; PyTorch capability "
+    f"{torch['capability'] if torch else '-'})"))
 print(f"FMA peak: {peak:.0f} GFLOP/s = {how}" if peak else f"FMA peak: unknown ({how})")
 print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10} {'burn GFLOP/s':>12} {'per-dil. ms':>11} {'layer/per-dil.':>14}")
 
@@ -118,10 +142,16 @@ def measured(table):
         yield row, t, row["ms"] / t, flops / (row["ms"] / 1e3)
 
 
-ratios = []  # burn/torch forward+backward, first and third tables
+ratios = {"fwd": [], "fwd+bwd": []}  # burn/torch per mode, first and third tables
+
+
+def note(row, ratio):
+    if not math.isnan(ratio):
+        ratios["fwd+bwd" if row["mode"] == "fwd+bwd" else "fwd"].append(ratio)
+
+
 for row, t, ratio, rate in measured("layer"):
-    if row["mode"] == "fwd+bwd" and not math.isnan(ratio):
-        ratios.append(ratio)
+    note(row, ratio)
     pd = row["per_dilation_ms"]
     print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f}")
 print("branch-parallel layer (forward_parallel: one input per dilation, one kernel; stacked: forward_parallel_stacked,")
@@ -133,8 +163,7 @@ for row, t, ratio, rate in measured("parallel"):
 print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak)")
 print(f"{'shape':6} {'mode':8} {'auto ms':>9} {'torch ms':>9} {'auto/torch':>10} {'GFLOP/s':>8} {'% peak':>6} {'fused ms':>9} {'per-dil. ms':>11} {'auto':>12} {'auto/best':>9}")
 for row, t, ratio, rate in measured("classes"):
-    if row["mode"] == "fwd+bwd" and not math.isnan(ratio):
-        ratios.append(ratio)
+    note(row, ratio)
     share = 100 * rate / peak if peak else float("nan")
     fused = row["fused_ms"] if row["fused_ms"] is not None else float("nan")
     best = min(v for v in (fused, row["per_dilation_ms"]) if not math.isnan(v))
@@ -143,7 +172,10 @@ b = burn["mnist_train_images_per_second"]
 if torch:
     t = torch["mnist_train_images_per_second"]
     print(f"MNIST model training (batch 64, Adam): burn {b:.0f} images/s, PyTorch {t:.0f} images/s, burn/torch {b / t:.2f}")
-    print(f"geomean burn/torch fwd+bwd: {math.exp(sum(map(math.log, ratios)) / len(ratios)):.2f}")
+    for mode in ("fwd+bwd", "fwd"):
+        values = ratios[mode]
+        print(f"geomean burn/torch {mode}: {math.exp(sum(map(math.log, values)) / len(values)):.2f} "
+              f"(worst {max(values):.2f}, {sum(v > 1 for v in values)} of {len(values)} rows above 1)")
 else:
     print(f"MNIST model training (batch 64, Adam): burn {b:.0f} images/s")
 PY

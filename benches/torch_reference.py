@@ -5,7 +5,7 @@
 training step of the MNIST
 example's default model rebuilt in PyTorch (1 -> 64 channels, 5x5 at dilations 1, 2, 3, ReLU
 per branch, concatenation, 4x4 max pooling, linear head; batch 64, Adam); and, given the shape
-classes' geometries as JSON (what burn_timings prints under "classes"), the same layer on each
+classes' rows as JSON (what burn_timings prints under "classes"), the same layer on each row
 (TensorFlow's 'same' padding, asymmetric where it must be, as F.pad then F.conv2d). Threads:
 the core count. Prints one JSON object (medians in milliseconds) on stdout.
 
@@ -52,8 +52,8 @@ def general_layer(x, w, b, stride, dilations):
 
 
 def classes(repeats, shapes):
-    """The shape classes, forward and forward+backward, with a quarter of the repeats (at
-    least 3), as burn_timings does."""
+    """The shape classes, each row of burn's (forward, forward+backward, forward at batch 1:
+    its mode and geometry), with a quarter of the repeats (at least 3), as burn_timings does."""
     repeats = max(repeats // 4, 3)
     rows = []
     for s in shapes:
@@ -62,11 +62,13 @@ def classes(repeats, shapes):
         w = torch.randn(g["output"], g["input"], g["kernel"], g["kernel"], requires_grad=True)
         b = torch.zeros(g["output"], requires_grad=True)
         run = lambda x: general_layer(x, w, b, g["stride"], g["dilations"])
-        with torch.no_grad():
-            fwd = median_ms(repeats, lambda: run(x).sum().item())
-        xg = x.clone().requires_grad_(True)
-        both = median_ms(repeats, lambda: run(xg).sum().backward())
-        rows += [dict(shape=s["shape"], mode="fwd", ms=fwd), dict(shape=s["shape"], mode="fwd+bwd", ms=both)]
+        if s["mode"] == "fwd+bwd":
+            xg = x.clone().requires_grad_(True)
+            ms = median_ms(repeats, lambda: run(xg).sum().backward())
+        else:
+            with torch.no_grad():
+                ms = median_ms(repeats, lambda: run(x).sum().item())
+        rows.append(dict(shape=s["shape"], mode=s["mode"], ms=ms))
     return rows
 
 
@@ -132,10 +134,9 @@ def main():
         optim.step()
 
     ms = median_ms(repeats, step)
-    # One geometry per shape (burn's rows come in fwd, fwd+bwd pairs).
     shapes = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
-    shapes = [s for s in shapes if s["mode"] == "fwd"]
-    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), layer=rows,
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(),
+                          capability=torch.backends.cpu.get_cpu_capability(), layer=rows,
                           parallel=branch_rows, classes=classes(repeats, shapes),
                           mnist_train_images_per_second=64 / (ms / 1e3))))
 

@@ -93,6 +93,17 @@ impl Shape {
         }
     }
 
+    /// The same shape at batch 1: inference on one image.
+    ///
+    /// # Example
+    /// ```
+    /// let seg = multi_dilation_benches::CLASSES[2];
+    /// assert_eq!((seg.batch, seg.single().batch), (2, 1));
+    /// ```
+    pub const fn single(&self) -> Self {
+        Self { batch: 1, ..*self }
+    }
+
     /// Height and width of the output ('same' padding).
     pub fn output_size(&self) -> usize {
         self.size.div_ceil(self.stride)
@@ -149,9 +160,10 @@ pub const SHAPES: [Shape; 4] = [
 ];
 
 /// Shape classes beyond S1-S4 that users run (`compare.sh`'s third table): wide channels,
-/// batch-1 inference, large dilations against the map (most taps in the padding), larger
-/// kernels, stride 2 on RGB input.
-pub const CLASSES: [Shape; 6] = [
+/// batch-1 inference, a segmentation head (KSAC's and DeepLab's rates), large dilations against
+/// the map (most taps in the padding), 5x5 and 7x7 kernels, stride 2 on RGB input, many thin
+/// branches. Each is also timed as inference at batch 1 ([`Shape::single`]).
+pub const CLASSES: [Shape; 8] = [
     // Wide: 256 -> 256 channels on a 28x28 map.
     Shape::plain("W256", 4, [256, 256], 28),
     // Batch-1 inference, 512 -> 512 at 14x14.
@@ -176,6 +188,17 @@ pub const CLASSES: [Shape; 6] = [
         kernel: 7,
         stride: 2,
         ..Shape::plain("K7S2", 8, [3, 32], 64)
+    },
+    // A 7x7 kernel at stride 1 and two dilations: a mid-width layer on large maps.
+    Shape {
+        kernel: 7,
+        dilations: &[1, 2],
+        ..Shape::plain("K7", 2, [64, 64], 56)
+    },
+    // Four thin branches (64 -> 16 channels each) at dilations up to 7.
+    Shape {
+        dilations: &[1, 3, 5, 7],
+        ..Shape::plain("THIN4", 8, [64, 16], 56)
     },
 ];
 

@@ -2,8 +2,8 @@
 //! forward+backward on S1-S4 (default path, and forced per-dilation), the branch-parallel layer
 //! (`forward_parallel`, one input per dilation) the same way on S3 and S4, and on its branches
 //! stacked on the batch axis (`forward_parallel_stacked`, default path), the shape classes
-//! (`CLASSES`: the default path, the fused kernel and the per-dilation path, each forced, with
-//! each shape's geometry for the PyTorch side), and the MNIST model's training images/s, on
+//! (`CLASSES`, forward, forward+backward and forward at batch 1: the default path, the fused
+//! kernel and the per-dilation path, each forced, with each row's geometry for the PyTorch side), and the MNIST model's training images/s, on
 //! flex (or the device `BURN_DEVICE` selects).
 //!
 //! `cargo run --release -p multi-dilation-benches --bin burn_timings [repeats]`
@@ -66,6 +66,7 @@ fn main() {
     let ms = median_ms(repeats, || step.step());
     let report = serde_json::json!({
         "device": format!("{device:?}"),
+        "isa": isa(),
         "layer": rows,
         "parallel": parallel,
         "classes": classes,
@@ -74,16 +75,25 @@ fn main() {
     println!("{report}");
 }
 
-/// The shape classes: for each shape and mode, the medians of the fused kernel and of the
+/// The shape classes: for each shape and mode (forward, forward+backward, and forward at batch
+/// 1 where the class's batch is larger), the medians of the fused kernel and of the
 /// per-dilation path, and the one the default path (`Auto`) takes, whose time is that path's
 /// (timing it a third time would only add noise). The larger shapes take up to a second a
 /// call, so they get a quarter of the repeats (at least 3).
 fn classes(device: &Device, repeats: usize) -> Vec<serde_json::Value> {
     let repeats = (repeats / 4).max(3);
     let mut rows = Vec::new();
-    for shape in &CLASSES {
-        for backward in [false, true] {
-            let (device, mode) = mode(device, backward);
+    for class in &CLASSES {
+        let single = class.single();
+        let mut modes = vec![(class, false), (class, true)];
+        if class.batch > 1 {
+            modes.push((&single, false));
+        }
+        for (shape, backward) in modes {
+            let (device, mut mode) = mode(device, backward);
+            if shape.batch != class.batch {
+                mode = "fwd b1";
+            }
             let x = input(shape, &device, backward);
             let time = |path: Path| {
                 if !path.runs_on(&device) {
@@ -117,4 +127,22 @@ fn mode(device: &Device, backward: bool) -> (Device, &'static str) {
     } else {
         (device.clone(), "fwd")
     }
+}
+
+/// The instruction set the fused kernel's loops and gemm run on here: AVX-512 where this build
+/// has the `x86-v4` feature and the CPU has it, else AVX2+FMA where the CPU has them (the
+/// library's own detection, `fused/cpu/isa.rs`, follows the same rule).
+fn isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let avx512 = has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("avx512bw");
+        if cfg!(feature = "x86-v4") && avx512 {
+            return "AVX-512";
+        }
+        if has!("avx2") && has!("fma") {
+            return "AVX2+FMA";
+        }
+    }
+    "baseline"
 }

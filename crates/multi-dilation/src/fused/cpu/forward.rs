@@ -2,10 +2,14 @@
 //! straight into that branch's map of the output, or the same map by Winograd's algorithm
 //! ([`ForwardStrategy`]).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::gemm::{Mat, Threads, sgemm_rows};
+use super::isa::multiversion;
 use super::plan::{Plan, Taps};
+use super::shifted;
 use super::strategy::ForwardStrategy;
 use super::threads::{gemm_threads, groups};
 use super::winograd::{self, POINTS, Tiles};
@@ -35,7 +39,7 @@ pub(crate) fn forward(
 ///
 /// # Panics
 /// Panics if `strategy` is [`ForwardStrategy::Winograd`] and the kernel is not 3x3 or the
-/// stride not 1.
+/// stride not 1, or if it is [`ForwardStrategy::Shifted`] and the stride is not 1.
 pub(crate) fn forward_using(
     plan: &Plan,
     input: &[f32],
@@ -60,6 +64,15 @@ pub(crate) fn forward_using(
         by_winograd(plan, input, kernel, bias, relu, &mut output);
         return output;
     }
+    if strategy == ForwardStrategy::Shifted {
+        assert!(
+            plan.stride == [1, 1],
+            "fused multi-dilation conv2d: the shifted-GEMM forward needs stride 1, got {:?}",
+            plan.stride
+        );
+        by_shifted(plan, input, kernel, bias, relu, &mut output);
+        return output;
+    }
     // The bias as the kernel's last column, times a row of ones under each im2col block: the
     // GEMM writes each output once, with no pass to fill in the bias first.
     let mut kernel_bias = Vec::with_capacity(plan.channels_out * (patch + 1));
@@ -73,42 +86,77 @@ pub(crate) fn forward_using(
     };
     for_each_map(
         plan,
+        Pieces::PerThread,
         &mut output,
         || vec![0.0f32; taps(0).block_len()],
-        |cols, image, branch, map, threads| {
+        |cols, image, branch, channels, map, threads| {
             let pixels = plan.pixels(input, image);
+            let rows = &kernel_bias[channels.start * (patch + 1)..channels.end * (patch + 1)];
             taps(branch).blocks(pixels, cols, |columns, block| {
                 sgemm_rows(
                     &mut map[columns.start..],
                     positions,
                     false,
-                    Mat::row_major(&kernel_bias, plan.channels_out, patch + 1),
+                    Mat::row_major(rows, channels.len(), patch + 1),
                     Mat::row_major(block, patch + 1, columns.len()),
                     threads,
                 );
             });
             if relu {
-                for value in map.iter_mut() {
-                    *value = value.max(0.0);
-                }
+                rectify(plan.isa, map);
             }
         },
     );
     output
 }
 
-/// Runs `f(scratch, image, branch, map, threads)` for every (image, branch) map of `output`,
-/// split into contiguous groups of maps (see [`groups`]), with one `scratch()` per group and
-/// each GEMM on the threads [`gemm_threads`] gives.
+/// How [`for_each_map`] may cut the maps when they cannot be spread evenly over the threads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pieces {
+    /// Into one piece of output channels per thread, each on one thread.
+    PerThread,
+    /// Not at all: whole maps, each GEMM across every thread.
+    WholeMaps,
+}
+
+/// Runs `f(scratch, image, branch, channels, part, threads)` for every (image, branch) map of
+/// `output`, `part` being the map's output channels `channels` (`[channels, ho * wo]`).
+///
+/// Maps are handed out whole, in contiguous groups (see [`groups`]) with one `scratch()` per
+/// group, each GEMM on one thread. Where whole maps cannot keep every thread busy
+/// ([`gemm_threads`] gives [`Threads::All`]: one image of three branches on two threads, say),
+/// each map is cut into one piece of output channels per thread when `pieces` allows it and
+/// every piece keeps at least 16 channels, each piece computed on one thread from its own
+/// im2col (the copy is repeated per piece, a small cost next to a GEMM that deep); otherwise
+/// each GEMM runs across every thread.
 fn for_each_map<S>(
     plan: &Plan,
+    pieces: Pieces,
     output: &mut [f32],
     scratch: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, usize, usize, &mut [f32], Threads) + Sync,
+    f: impl Fn(&mut S, usize, usize, Range<usize>, &mut [f32], Threads) + Sync,
 ) {
     let maps = plan.batch * plan.branches.len();
-    let per_group = maps.div_ceil(groups());
     let threads = gemm_threads(maps, 2.0 * (plan.map() * (plan.patch() + 1)) as f64);
+    let (out, positions) = (plan.channels_out, plan.positions());
+    let rows = out.div_ceil(rayon::current_num_threads().max(1));
+    if threads == Threads::All && pieces == Pieces::PerThread && rows >= 16 {
+        output
+            .par_chunks_mut(plan.map())
+            .enumerate()
+            .for_each(|(index, map)| {
+                let (image, branch) = plan.map_source(index);
+                map.par_chunks_mut(rows * positions)
+                    .enumerate()
+                    .for_each(|(piece, part)| {
+                        let first = piece * rows;
+                        let channels = first..(first + rows).min(out);
+                        f(&mut scratch(), image, branch, channels, part, Threads::One);
+                    });
+            });
+        return;
+    }
+    let per_group = maps.div_ceil(groups());
     output
         .par_chunks_mut(plan.map() * per_group)
         .enumerate()
@@ -116,9 +164,41 @@ fn for_each_map<S>(
             let mut scratch = scratch();
             for (k, map) in maps.chunks_mut(plan.map()).enumerate() {
                 let (image, branch) = plan.map_source(group * per_group + k);
-                f(&mut scratch, image, branch, map, threads);
+                f(&mut scratch, image, branch, 0..out, map, threads);
             }
         });
+}
+
+/// [`ForwardStrategy::Shifted`] into `output`: per (image, branch) map, the padded image and
+/// one GEMM per tap ([`shifted`]).
+fn by_shifted(
+    plan: &Plan,
+    input: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    relu: bool,
+    output: &mut [f32],
+) {
+    let taps = shifted::kernel_taps(plan, kernel);
+    for_each_map(
+        plan,
+        Pieces::PerThread,
+        output,
+        || (Vec::new(), Vec::new()),
+        |(padded, sums), image, branch, channels, map, threads| {
+            shifted::forward_map(
+                plan,
+                branch,
+                plan.pixels(input, image),
+                (&taps, channels),
+                bias,
+                relu,
+                (padded, sums),
+                map,
+                threads,
+            );
+        },
+    );
 }
 
 /// [`ForwardStrategy::Winograd`] into `output`: per (image, branch) map, the input transform,
@@ -139,8 +219,10 @@ fn by_winograd(
         .collect();
     let most = tiles.iter().map(|t| t.count).max().unwrap_or(0);
     let (v_len, m_len) = (POINTS * plan.channels_in, POINTS * plan.channels_out);
+    // The transforms of a map are not cut by output channels: whole maps only.
     for_each_map(
         plan,
+        Pieces::WholeMaps,
         output,
         || {
             (
@@ -149,7 +231,7 @@ fn by_winograd(
                 Vec::new(),
             )
         },
-        |(v, m, phase), image, branch, map, threads| {
+        |(v, m, phase), image, branch, _, map, threads| {
             let tiles = &tiles[branch];
             let v = &mut v[..v_len * tiles.count];
             let m = &mut m[..m_len * tiles.count];
@@ -159,4 +241,13 @@ fn by_winograd(
             winograd::output_transform(plan, tiles, m, bias, relu, map);
         },
     );
+}
+
+multiversion! {
+/// ReLU in place, compiled for each instruction set.
+fn rectify(values: &mut [f32]) {
+    for value in values.iter_mut() {
+        *value = value.max(0.0);
+    }
+}
 }

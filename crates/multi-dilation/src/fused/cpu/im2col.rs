@@ -5,13 +5,15 @@
 
 use std::ops::Range;
 
+use super::isa::multiversion;
 use super::plan::Taps;
 
 impl Taps {
     /// Visits every target row of every matrix row: `f(row, ty, lo, hi, src)` where columns
     /// `lo..hi` of target row `ty` of matrix row `row` read the source at `src, src + sx, ...`
     /// and the other columns lie outside the source (`lo == hi` and `src == None` when the
-    /// whole target row does).
+    /// whole target row does). Inlined into each instruction set's copy of its callers.
+    #[inline(always)]
     fn for_each_run(
         &self,
         target_rows: Range<usize>,
@@ -77,23 +79,7 @@ impl Taps {
         if self.stride == [1, 1] && self.target == self.source {
             return self.im2col_shifted(source, cols, target_rows);
         }
-        let target_w = self.target[1];
-        let (first, columns) = (target_rows.start, target_rows.len() * target_w);
-        let sx = self.stride[1];
-        self.for_each_run(target_rows, |row, ty, lo, hi, src| {
-            let dst = &mut cols[row * columns + (ty - first) * target_w..][..target_w];
-            dst[..lo].fill(0.0);
-            dst[hi..].fill(0.0);
-            let Some(src) = src else { return };
-            let dst = &mut dst[lo..hi];
-            if sx == 1 {
-                dst.copy_from_slice(&source[src..src + (hi - lo)]);
-            } else {
-                for (k, value) in dst.iter_mut().enumerate() {
-                    *value = source[src + k * sx];
-                }
-            }
-        });
+        im2col_runs(self.isa, self, source, cols, target_rows);
     }
 
     /// [`im2col_rows`](Self::im2col_rows) when the matrix's columns are the source's own positions
@@ -147,19 +133,50 @@ impl Taps {
     /// The adjoint of the whole matrix's im2col: adds each entry of `cols` onto the source
     /// element it was gathered from.
     pub fn col2im_add(&self, cols: &[f32], source: &mut [f32]) {
-        let (columns, target_w, sx) = (self.columns(), self.target[1], self.stride[1]);
-        self.for_each_run(0..self.target[0], |row, ty, lo, hi, src| {
-            let Some(src) = src else { return };
-            let from = &cols[row * columns + ty * target_w..][lo..hi];
-            if sx == 1 {
-                for (acc, value) in source[src..src + (hi - lo)].iter_mut().zip(from) {
-                    *acc += value;
-                }
-            } else {
-                for (k, value) in from.iter().enumerate() {
-                    source[src + k * sx] += value;
-                }
-            }
-        });
+        col2im_runs(self.isa, self, cols, source);
     }
+}
+
+multiversion! {
+/// The general case of [`Taps::im2col_rows`], compiled for each instruction set: per target
+/// row, one copy of the valid span (a strided gather at stride above 1) between zeros.
+fn im2col_runs(taps: &Taps, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
+    let target_w = taps.target[1];
+    let (first, columns) = (target_rows.start, target_rows.len() * target_w);
+    let sx = taps.stride[1];
+    taps.for_each_run(target_rows, |row, ty, lo, hi, src| {
+        let dst = &mut cols[row * columns + (ty - first) * target_w..][..target_w];
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        let Some(src) = src else { return };
+        let dst = &mut dst[lo..hi];
+        if sx == 1 {
+            dst.copy_from_slice(&source[src..src + (hi - lo)]);
+        } else {
+            for (k, value) in dst.iter_mut().enumerate() {
+                *value = source[src + k * sx];
+            }
+        }
+    });
+}
+}
+
+multiversion! {
+/// [`Taps::col2im_add`], compiled for each instruction set.
+fn col2im_runs(taps: &Taps, cols: &[f32], source: &mut [f32]) {
+    let (columns, target_w, sx) = (taps.columns(), taps.target[1], taps.stride[1]);
+    taps.for_each_run(0..taps.target[0], |row, ty, lo, hi, src| {
+        let Some(src) = src else { return };
+        let from = &cols[row * columns + ty * target_w..][lo..hi];
+        if sx == 1 {
+            for (acc, value) in source[src..src + (hi - lo)].iter_mut().zip(from) {
+                *acc += value;
+            }
+        } else {
+            for (k, value) in from.iter().enumerate() {
+                source[src + k * sx] += value;
+            }
+        }
+    });
+}
 }

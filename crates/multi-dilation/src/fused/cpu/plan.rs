@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use super::isa::Isa;
 use crate::padding::{same_output_size, same_padding};
 use crate::shape::BranchLayout;
 
@@ -33,6 +34,9 @@ pub(crate) struct Plan {
     /// The fewest columns of one im2col block ([`BLOCK_COLUMNS`]; tests set 0), which wins
     /// over `block_bytes` for wide layers.
     pub block_columns: usize,
+    /// The instruction set the kernel's own loops run on ([`Isa::detect`]; tests set each
+    /// level [`Isa::available`] lists).
+    pub isa: Isa,
 }
 
 impl Plan {
@@ -88,6 +92,7 @@ impl Plan {
             out_width: same_output_size(width, stride[1]),
             block_bytes: BLOCK_BYTES,
             block_columns: BLOCK_COLUMNS,
+            isa: Isa::detect(),
         }
     }
 
@@ -175,6 +180,7 @@ impl Plan {
             block_bytes: self.block_bytes,
             block_columns: self.block_columns,
             ones_row: false,
+            isa: self.isa,
         }
     }
 
@@ -195,6 +201,7 @@ impl Plan {
             block_bytes: self.block_bytes,
             block_columns: self.block_columns,
             ones_row: false,
+            isa: self.isa,
         }
     }
 }
@@ -229,6 +236,8 @@ pub(crate) struct Taps {
     /// [`blocks`](Self::blocks) appends a row of ones to each block (so that a kernel with
     /// the bias as its last column adds the bias in the GEMM).
     pub ones_row: bool,
+    /// See [`Plan::isa`].
+    pub isa: Isa,
 }
 
 impl Taps {

@@ -2,6 +2,7 @@
 //! kernel gradients, and [`ForwardStrategy`]: how [`forward`](super::forward::forward) computes
 //! the output; each with the rule that picks one from the plan.
 
+use super::isa::Level;
 use super::plan::Plan;
 
 /// How [`backward`](super::backward::backward) computes the input and kernel gradients (the
@@ -37,11 +38,13 @@ impl BackwardStrategy {
     /// the kernel gradient comes from reusing the blocks the input gradient builds anyway.
     ///
     /// [`Winograd`](Self::Winograd) is taken, for the input gradient, where the forward takes
-    /// Winograd ([`ForwardStrategy::select`]): the transposed convolution has the same maps and
-    /// the same channels, swapped, so the same rule holds for it.
+    /// Winograd with two maps per thread ([`ForwardStrategy::select`]): the transposed
+    /// convolution has the same maps and the same channels, swapped, so the same rule holds
+    /// for it (its batch-1 clause was measured on the forward only).
     pub(crate) fn select(plan: &Plan, want: [bool; 3]) -> Self {
         let [want_input, _, _] = want;
-        if want_input && ForwardStrategy::select(plan) == ForwardStrategy::Winograd {
+        let maps = plan.batch * plan.branches.len();
+        if want_input && wide_3x3(plan) && maps >= 2 * rayon::current_num_threads() {
             return Self::Winograd;
         }
         if want_input && plan.stride == [1, 1] && 2 * plan.channels_in >= plan.channels_out {
@@ -60,26 +63,46 @@ pub(crate) enum ForwardStrategy {
     /// 3x3 kernels at stride 1 only: Winograd's F(2x2, 3x3) on each phase of the dilation
     /// ([`winograd`](super::winograd)), 16 multiplications per 2x2 outputs instead of 36.
     Winograd,
+    /// Stride 1 only: one GEMM per tap on the zero-padded image seen from that tap's offset
+    /// ([`shifted`](super::shifted)), no im2col matrix.
+    Shifted,
 }
 
 impl ForwardStrategy {
     /// The strategy [`forward`](super::forward::forward) uses for `plan`.
+    /// (`docs/cpu_kernel.md` has the tables each rule cites.)
     ///
     /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, but its transforms cost
-    /// about as much per tile and channel whatever the depth of its GEMMs, and the transforms
-    /// of one map run on one thread: it is taken for 3x3 kernels at stride 1 with at least 256
-    /// channels in and out and at least two maps per thread, where it was measured faster
-    /// (`docs/cpu_kernel.md`).
+    /// about as much per tile and channel whatever the depth of its GEMMs: it is taken for 3x3
+    /// kernels at stride 1 with at least 256 channels in and out ([`wide_3x3`]) and at least two
+    /// maps per thread, where it was measured faster. With fewer maps (batch 1) its GEMMs have
+    /// few rows (tiles), and it is taken only below AVX-512, where gemm's GEMMs are slower and
+    /// the multiply-adds Winograd saves weigh more, on maps of at least 28x28: measured 16-18%
+    /// faster there on two shapes and 10% slower on a 14x14 map; with AVX-512 even to 12% slower.
+    ///
+    /// [`Shifted`](Self::Shifted) skips im2col's `kh * kw` copies of the image but sums into the
+    /// output once per tap: it is taken at stride 1 for kernels of 7x7 and more with at least
+    /// 64 input channels, the one class where it was measured faster (7-13%); on 3x3 and 5x5
+    /// kernels, and on wider layers, im2col was as fast or faster.
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
-        if plan.kernel == [3, 3]
-            && plan.stride == [1, 1]
-            && plan.channels_in.min(plan.channels_out) >= 256
-            && maps >= 2 * rayon::current_num_threads()
-        {
+        let few_maps = maps < 2 * rayon::current_num_threads();
+        let below_avx512 = plan.isa.level() < Level::Avx512;
+        if wide_3x3(plan) && (!few_maps || (below_avx512 && plan.height * plan.width >= 28 * 28)) {
             Self::Winograd
+        } else if plan.stride == [1, 1]
+            && plan.kernel[0] * plan.kernel[1] >= 49
+            && plan.channels_in >= 64
+        {
+            Self::Shifted
         } else {
             Self::Im2col
         }
     }
+}
+
+/// A 3x3 kernel at stride 1 with at least 256 channels in and out: where Winograd's transforms
+/// cost little next to its GEMMs.
+fn wide_3x3(plan: &Plan) -> bool {
+    plan.kernel == [3, 3] && plan.stride == [1, 1] && plan.channels_in.min(plan.channels_out) >= 256
 }

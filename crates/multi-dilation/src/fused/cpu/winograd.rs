@@ -13,6 +13,7 @@
 //! `A^T M A`.
 
 use super::gemm::{Mat, Threads, sgemm_rows};
+use super::isa::multiversion;
 use super::plan::Plan;
 
 /// Entries of a transformed tile or kernel: 4x4.
@@ -76,7 +77,8 @@ impl Tiles {
 
     /// Every tile: `f(tile, y, x, dy, dx)` for the tile's top-left output `(y, x)` and how
     /// many of its 2x2 outputs lie in the map (`dy`, `dx`: 1 or 2), whose pixels are `d`
-    /// apart.
+    /// apart. Inlined into each instruction set's copy of its caller.
+    #[inline(always)]
     fn for_each(&self, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
         let d = self.dilation;
         for &(py, px, rows, cols, first) in &self.phases {
@@ -109,8 +111,20 @@ type Lanes = [f32; LANES];
 /// each tile's 4x4 patch `d` (zeros outside the image), with
 /// `B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`. Each phase is first
 /// gathered channel-last with a border of zeros (`phase`, scratch), so that the transform of a
-/// tile runs over the channels as contiguous lanes.
+/// tile runs over the channels as contiguous lanes. Compiled for each instruction set
+/// ([`multiversion!`]): the caller passes the plan's.
 pub(super) fn input_transform(
+    plan: &Plan,
+    tiles: &Tiles,
+    pixels: &[f32],
+    phase: &mut Vec<f32>,
+    v: &mut [f32],
+) {
+    input_transform_for(plan.isa, plan, tiles, pixels, phase, v);
+}
+
+multiversion! {
+fn input_transform_for(
     plan: &Plan,
     tiles: &Tiles,
     pixels: &[f32],
@@ -164,8 +178,10 @@ pub(super) fn input_transform(
         }
     }
 }
+}
 
 /// `B^T d B` for 4x4 patches `d` (row-major), lane by lane.
+#[inline(always)]
 fn input_points(d: &[Lanes; POINTS]) -> [Lanes; POINTS] {
     let row = |a: usize| [d[4 * a], d[4 * a + 1], d[4 * a + 2], d[4 * a + 3]];
     let t = [
@@ -214,8 +230,21 @@ pub(super) fn multiply(
 }
 
 /// The output transform into `map` (`[out, h, w]`): `A^T M A` per tile and output channel,
-/// with `A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]`, plus the bias, rectified when `relu`.
+/// with `A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]`, plus the bias, rectified when `relu`. Compiled
+/// for each instruction set ([`multiversion!`]): the caller passes the plan's.
 pub(super) fn output_transform(
+    plan: &Plan,
+    tiles: &Tiles,
+    m: &[f32],
+    bias: &[f32],
+    relu: bool,
+    map: &mut [f32],
+) {
+    output_transform_for(plan.isa, plan, tiles, m, bias, relu, map);
+}
+
+multiversion! {
+fn output_transform_for(
     plan: &Plan,
     tiles: &Tiles,
     m: &[f32],
@@ -247,8 +276,10 @@ pub(super) fn output_transform(
         }
     });
 }
+}
 
 /// `A^T M A` for 4x4 `M` (row-major), lane by lane: 2x2 outputs.
+#[inline(always)]
 fn output_points(m: &[Lanes; POINTS]) -> [[Lanes; 2]; 2] {
     let column = |b: usize| {
         let (m0, m1, m2, m3) = (m[b], m[4 + b], m[8 + b], m[12 + b]);
@@ -267,6 +298,7 @@ fn output_points(m: &[Lanes; POINTS]) -> [[Lanes; 2]; 2] {
 /// The first `n` (at most [`LANES`]) values of `values` as lanes, the rest zeros. A whole
 /// set of lanes is one copy of constant size, which compiles to vector loads instead of a call
 /// to `memcpy`.
+#[inline(always)]
 fn load(values: &[f32], n: usize) -> Lanes {
     if n == LANES {
         values[..LANES].try_into().expect("LANES values")
@@ -278,6 +310,7 @@ fn load(values: &[f32], n: usize) -> Lanes {
 }
 
 /// The first `n` lanes into `values` (see [`load`]).
+#[inline(always)]
 fn store(values: &mut [f32], lanes: &Lanes, n: usize) {
     if n == LANES {
         values[..LANES].copy_from_slice(lanes);
@@ -287,14 +320,17 @@ fn store(values: &mut [f32], lanes: &Lanes, n: usize) {
 }
 
 /// `f` on each of four pairs of lanes.
-fn map4(a: [Lanes; 4], b: [Lanes; 4], f: fn(Lanes, Lanes) -> Lanes) -> [Lanes; 4] {
+#[inline(always)]
+fn map4(a: [Lanes; 4], b: [Lanes; 4], f: impl Fn(Lanes, Lanes) -> Lanes) -> [Lanes; 4] {
     [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])]
 }
 
+#[inline(always)]
 fn add(a: Lanes, b: Lanes) -> Lanes {
     std::array::from_fn(|l| a[l] + b[l])
 }
 
+#[inline(always)]
 fn sub(a: Lanes, b: Lanes) -> Lanes {
     std::array::from_fn(|l| a[l] - b[l])
 }

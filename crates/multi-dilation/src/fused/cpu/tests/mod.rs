@@ -2,23 +2,27 @@
 //! forward against the convolution as a loop ([`reference`]), and in [`backward`] every
 //! [`BackwardStrategy`](super::strategy::BackwardStrategy), forced, against gradients by
 //! direct loops and by finite differences. Every plan is tested twice, with the default im2col
-//! blocks and cut into one-row blocks. The GEMM wrapper's tests are in [`gemm`](super::gemm).
+//! blocks and cut into one-row blocks, and each at every instruction-set level this machine runs
+//! ([`Isa::available`]). The GEMM wrapper's tests are in [`gemm`](super::gemm).
 
 mod backward;
+mod pieces;
 mod reference;
+mod strategy;
 
 use std::ops::Range;
 
+use super::Plan;
 use super::forward::forward_using;
+use super::isa::Isa;
 use super::plan::Taps;
 use super::strategy::ForwardStrategy;
-use super::{Plan, forward};
 use crate::shape::BranchLayout;
 pub(super) use reference::values;
 use reference::{direct, exact, input_len};
 
-/// Every geometry twice: with the default im2col blocks (one block on these sizes) and
-/// with one target row per block.
+/// Every geometry twice, with the default im2col blocks (one block on these sizes) and with
+/// one target row per block, each at every instruction-set level ([`at_every_isa`]).
 fn plans() -> Vec<Plan> {
     let plans = [
         Plan::new(
@@ -93,7 +97,22 @@ fn plans() -> Vec<Plan> {
         block_columns: 0,
         ..plan
     });
-    plans.into_iter().chain(one_row).collect()
+    at_every_isa(plans.into_iter().chain(one_row))
+}
+
+/// Each plan once per instruction-set level this machine runs: the kernel's loops are compiled
+/// once per level ([`isa`](super::isa)), and each copy is tested.
+fn at_every_isa(plans: impl IntoIterator<Item = Plan>) -> Vec<Plan> {
+    let levels = Isa::available();
+    plans
+        .into_iter()
+        .flat_map(|plan| {
+            levels.iter().map(move |&isa| Plan {
+                isa,
+                ..plan.clone()
+            })
+        })
+        .collect()
 }
 
 /// Every im2col (the shifted fast path at stride 1 and the per-row runs otherwise) against
@@ -145,23 +164,36 @@ fn check_block(taps: &Taps, source: &[f32], columns: Range<usize>, block: &[f32]
     }
 }
 
+/// The im2col forward, and at stride 1 the shifted-GEMM forward, both forced, against the
+/// direct loop; the ReLU epilogue against the ReLU of the plain output.
 #[test]
 fn forward_equals_a_direct_loop() {
     for (p, plan) in plans().into_iter().enumerate() {
         let input = values(input_len(&plan), 10 + p as u64);
         let kernel = values(plan.channels_out * plan.patch(), 20 + p as u64);
         let bias = values(plan.channels_out, 30 + p as u64);
-        let fused = forward(&plan, &input, &kernel, &bias, false);
         let reference = direct(&plan, &input, &kernel, &bias);
-        assert_eq!(fused.len(), reference.len());
-        for (i, (a, b)) in fused.iter().zip(&reference).enumerate() {
-            assert!((a - b).abs() < 1e-5, "plan {p} index {i}: {a} vs {b}");
+        let mut strategies = vec![ForwardStrategy::Im2col];
+        if plan.stride == [1, 1] {
+            strategies.push(ForwardStrategy::Shifted);
         }
-        let rectified = forward(&plan, &input, &kernel, &bias, true);
-        assert!(rectified.contains(&0.0) && rectified.iter().any(|v| *v > 0.0));
-        // The same GEMMs on the same values, then the ReLU: bit-identical.
-        for (a, b) in rectified.iter().zip(&fused) {
-            assert_eq!(*a, b.max(0.0), "plan {p}: ReLU epilogue");
+        for strategy in strategies {
+            let run = |relu| forward_using(&plan, &input, &kernel, &bias, relu, strategy);
+            let fused = run(false);
+            assert_eq!(fused.len(), reference.len());
+            for (i, (a, b)) in fused.iter().zip(&reference).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "plan {p} ({:?}, {strategy:?}) index {i}: {a} vs {b}",
+                    plan.isa
+                );
+            }
+            let rectified = run(true);
+            assert!(rectified.contains(&0.0) && rectified.iter().any(|v| *v > 0.0));
+            // The same GEMMs on the same values, then the ReLU: bit-identical.
+            for (a, b) in rectified.iter().zip(&fused) {
+                assert_eq!(*a, b.max(0.0), "plan {p} ({strategy:?}): ReLU epilogue");
+            }
         }
     }
 }
@@ -211,7 +243,7 @@ fn winograd_forward_equals_a_direct_loop() {
             BranchLayout::Stacked,
         ),
     ];
-    for (p, plan) in plans.into_iter().enumerate() {
+    for (p, plan) in at_every_isa(plans).into_iter().enumerate() {
         let input = values(input_len(&plan), 200 + p as u64);
         let kernel = values(plan.channels_out * plan.patch(), 210 + p as u64);
         let bias = values(plan.channels_out, 220 + p as u64);
@@ -230,7 +262,8 @@ fn winograd_forward_equals_a_direct_loop() {
                 let b = if relu { b.max(0.0) } else { *b };
                 assert!(
                     (a - b).abs() < 1e-5,
-                    "plan {p} relu {relu} index {i}: {a} vs {b}"
+                    "plan {p} ({:?}) relu {relu} index {i}: {a} vs {b}",
+                    plan.isa
                 );
             }
         }
@@ -277,90 +310,6 @@ fn winograd_forward_with_many_channels_is_within_its_rounding_bound() {
         worst = worst.max(error / (eps * size));
     }
     eprintln!("worst error / (eps * size): {worst}");
-}
-
-/// Winograd is taken for wide 3x3 layers at stride 1 with at least two maps per thread, and
-/// not otherwise (see `ForwardStrategy::select`).
-#[test]
-fn forward_strategy_follows_the_measured_rule() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a pool of two threads");
-    pool.install(|| {
-        let wide = [256, 256, 3, 3];
-        // Input, kernel, stride, dilations, and the strategy.
-        type Case = (
-            [usize; 4],
-            [usize; 4],
-            [usize; 2],
-            &'static [usize],
-            ForwardStrategy,
-        );
-        let cases: [Case; 8] = [
-            (
-                [4, 256, 28, 28],
-                wide,
-                [1, 1],
-                &[1, 2, 3],
-                ForwardStrategy::Winograd,
-            ),
-            (
-                [2, 512, 33, 33],
-                [256, 512, 3, 3],
-                [1, 1],
-                &[6, 12, 18],
-                ForwardStrategy::Winograd,
-            ),
-            // Too few maps for two threads, too few channels, another kernel or stride.
-            (
-                [1, 256, 28, 28],
-                wide,
-                [1, 1],
-                &[1],
-                ForwardStrategy::Im2col,
-            ),
-            (
-                [1, 256, 14, 14],
-                wide,
-                [1, 1],
-                &[1, 2, 3],
-                ForwardStrategy::Im2col,
-            ),
-            (
-                [8, 64, 56, 56],
-                [64, 64, 3, 3],
-                [1, 1],
-                &[1, 2, 3],
-                ForwardStrategy::Im2col,
-            ),
-            (
-                [4, 256, 28, 28],
-                [128, 256, 3, 3],
-                [1, 1],
-                &[1, 2, 3],
-                ForwardStrategy::Im2col,
-            ),
-            (
-                [4, 256, 28, 28],
-                [256, 256, 5, 5],
-                [1, 1],
-                &[1, 2],
-                ForwardStrategy::Im2col,
-            ),
-            (
-                [4, 256, 28, 28],
-                wide,
-                [2, 2],
-                &[1, 2, 3],
-                ForwardStrategy::Im2col,
-            ),
-        ];
-        for (input, kernel, stride, dilations, expected) in cases {
-            let plan = Plan::new(input, kernel, stride, dilations, BranchLayout::Shared);
-            assert_eq!(ForwardStrategy::select(&plan), expected, "{plan:?}");
-        }
-    });
 }
 
 #[test]
