@@ -62,6 +62,10 @@ impl Taps {
         mut f: impl FnMut(Range<usize>, &[f32]),
     ) {
         let (step, [target_h, target_w]) = (self.block_rows(), self.target);
+        // At a horizontal stride above 1 the source's rows are split into their stride phases
+        // once, so that each run of the matrix is one contiguous copy instead of a gather.
+        let phased = (self.stride[1] > 1).then(|| self.phases(source));
+        let source = phased.as_deref().unwrap_or(source);
         for first in (0..target_h).step_by(step) {
             let rows = first..(first + step).min(target_h);
             let columns = rows.start * target_w..rows.end * target_w;
@@ -73,8 +77,30 @@ impl Taps {
         }
     }
 
+    /// The source with each row split into its stride phases: row `r` (a channel's row `y`)
+    /// becomes `sx` rows of `ceil(w / sx)` entries, phase `p` holding columns `p, p + sx, ...`
+    /// (zeros past the row's end). Column `x` of row `r` is then at `(r * sx + x % sx) *
+    /// ceil(w / sx) + x / sx`, and every `sx`-strided run of a row is contiguous. One pass over
+    /// the image, against the `kh * kw / (sy * sx)` reads of each pixel that im2col makes.
+    fn phases(&self, source: &[f32]) -> Vec<f32> {
+        let (sx, width) = (self.stride[1], self.source[1].max(1));
+        let phase_w = width.div_ceil(sx);
+        let mut phased = vec![0.0; source.len() / width * sx * phase_w];
+        for (row, split) in source
+            .chunks_exact(width)
+            .zip(phased.chunks_exact_mut(sx * phase_w))
+        {
+            for (x, value) in row.iter().enumerate() {
+                split[(x % sx) * phase_w + x / sx] = *value;
+            }
+        }
+        phased
+    }
+
     /// The columns of target rows `target_rows` of the matrix, as a matrix
-    /// `[rows, target_rows.len() * target_w]` in `cols` (every entry written once).
+    /// `[rows, target_rows.len() * target_w]` in `cols` (every entry written once), from the
+    /// source, split into stride phases ([`phases`](Self::phases)) when the horizontal stride
+    /// is above 1.
     pub fn im2col_rows(&self, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
         if self.stride == [1, 1] && self.target == self.source {
             return self.im2col_shifted(source, cols, target_rows);
@@ -139,24 +165,23 @@ impl Taps {
 
 multiversion! {
 /// The general case of [`Taps::im2col_rows`], compiled for each instruction set: per target
-/// row, one copy of the valid span (a strided gather at stride above 1) between zeros.
+/// row, one copy of the valid span between zeros. `source` is split into stride phases
+/// ([`Taps::phases`]) when the horizontal stride is above 1, so the span is contiguous there
+/// too.
 fn im2col_runs(taps: &Taps, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
     let target_w = taps.target[1];
     let (first, columns) = (target_rows.start, target_rows.len() * target_w);
-    let sx = taps.stride[1];
+    let (sx, width) = (taps.stride[1], taps.source[1].max(1));
+    let phase_w = width.div_ceil(sx);
     taps.for_each_run(target_rows, |row, ty, lo, hi, src| {
         let dst = &mut cols[row * columns + (ty - first) * target_w..][..target_w];
         dst[..lo].fill(0.0);
         dst[hi..].fill(0.0);
         let Some(src) = src else { return };
-        let dst = &mut dst[lo..hi];
-        if sx == 1 {
-            dst.copy_from_slice(&source[src..src + (hi - lo)]);
-        } else {
-            for (k, value) in dst.iter_mut().enumerate() {
-                *value = source[src + k * sx];
-            }
-        }
+        // `src` indexes the unsplit source: its row and column, then the phase's run.
+        let (line, x) = (src / width, src % width);
+        let at = (line * sx + x % sx) * phase_w + x / sx;
+        dst[lo..hi].copy_from_slice(&source[at..at + (hi - lo)]);
     });
 }
 }
