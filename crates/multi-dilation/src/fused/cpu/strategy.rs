@@ -70,7 +70,8 @@ pub(crate) enum ForwardStrategy {
 
 impl ForwardStrategy {
     /// The strategy [`forward`](super::forward::forward) uses for `plan`.
-    /// (`docs/cpu_kernel.md` has the tables each rule cites.)
+    /// (`docs/cpu_kernel.md` has the tables of the Winograd rule at two maps per thread,
+    /// `docs/cpu_inference.md` those of its batch-1 clause and of the shifted GEMMs.)
     ///
     /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, but its transforms cost
     /// about as much per tile and channel whatever the depth of its GEMMs: it is taken for 3x3
@@ -78,11 +79,11 @@ impl ForwardStrategy {
     /// maps per thread, where it was measured faster. With fewer maps (batch 1) its GEMMs have
     /// few rows (tiles), and it is taken only below AVX-512, where gemm's GEMMs are slower and
     /// the multiply-adds Winograd saves weigh more, on maps of at least 28x28: measured 16-18%
-    /// faster there on two shapes and 10% slower on a 14x14 map; with AVX-512 even to 12% slower.
+    /// faster there on two shapes and 11% slower on a 14x14 map; with AVX-512 even to 12% slower.
     ///
     /// [`Shifted`](Self::Shifted) skips im2col's `kh * kw` copies of the image but sums into the
     /// output once per tap: it is taken at stride 1 for kernels of 7x7 and more with at least
-    /// 64 input channels, the one class where it was measured faster (7-13%); on 3x3 and 5x5
+    /// 64 input channels, the one class where it was measured faster (5-13%); on 3x3 and 5x5
     /// kernels, and on wider layers, im2col was as fast or faster.
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
