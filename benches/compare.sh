@@ -5,7 +5,7 @@
 # (`forward_parallel`, one input per dilation) on S3 and S4 the same way, and on its branches
 # stacked on the batch axis (`forward_parallel_stacked`); then the shape classes
 # (wide channels, batch 1, large dilations, 5x5 and 7x7 kernels, stride 2: `CLASSES` in
-# benches/src/lib.rs) with the default path, the fused kernel and the per-dilation path each
+# benches/src/shapes.rs) with the default path, the fused kernel and the per-dilation path each
 # timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
 # `geomean burn/torch fwd+bwd: X.XX` and `geomean burn/torch fwd: X.XX` (of the first and third
 # tables; the forward one includes the batch-1 rows). PyTorch: `pip install torch` (skipped, with
