@@ -236,9 +236,9 @@ fn by_winograd(
             let v = &mut v[..v_len * tiles.count];
             let m = &mut m[..m_len * tiles.count];
             let pixels = plan.pixels(input, image);
-            winograd::input_transform(plan, tiles, pixels, phase, v);
+            winograd::input_transform(plan.isa, plan, tiles, pixels, phase, v);
             winograd::multiply(plan, tiles, &u, v, m, threads);
-            winograd::output_transform(plan, tiles, m, bias, relu, map);
+            winograd::output_transform(plan.isa, plan, tiles, m, bias, relu, map);
         },
     );
 }

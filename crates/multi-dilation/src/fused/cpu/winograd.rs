@@ -107,24 +107,14 @@ const LANES: usize = 8;
 
 type Lanes = [f32; LANES];
 
+multiversion! {
 /// The input transform of one image for `tiles`: `v` is `[tiles, 16, in]`, `V = B^T d B` for
 /// each tile's 4x4 patch `d` (zeros outside the image), with
 /// `B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`. Each phase is first
 /// gathered channel-last with a border of zeros (`phase`, scratch), so that the transform of a
 /// tile runs over the channels as contiguous lanes. Compiled for each instruction set
-/// ([`multiversion!`]): the caller passes the plan's.
+/// ([`multiversion!`]): callers pass the plan's `isa` first.
 pub(super) fn input_transform(
-    plan: &Plan,
-    tiles: &Tiles,
-    pixels: &[f32],
-    phase: &mut Vec<f32>,
-    v: &mut [f32],
-) {
-    input_transform_for(plan.isa, plan, tiles, pixels, phase, v);
-}
-
-multiversion! {
-fn input_transform_for(
     plan: &Plan,
     tiles: &Tiles,
     pixels: &[f32],
@@ -229,22 +219,11 @@ pub(super) fn multiply(
     }
 }
 
+multiversion! {
 /// The output transform into `map` (`[out, h, w]`): `A^T M A` per tile and output channel,
 /// with `A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]`, plus the bias, rectified when `relu`. Compiled
-/// for each instruction set ([`multiversion!`]): the caller passes the plan's.
+/// for each instruction set ([`multiversion!`]): callers pass the plan's `isa` first.
 pub(super) fn output_transform(
-    plan: &Plan,
-    tiles: &Tiles,
-    m: &[f32],
-    bias: &[f32],
-    relu: bool,
-    map: &mut [f32],
-) {
-    output_transform_for(plan.isa, plan, tiles, m, bias, relu, map);
-}
-
-multiversion! {
-fn output_transform_for(
     plan: &Plan,
     tiles: &Tiles,
     m: &[f32],
