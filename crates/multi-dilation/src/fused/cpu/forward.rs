@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::direct;
 use super::gemm::{Mat, Threads, sgemm_rows};
 use super::isa::multiversion;
 use super::plan::{Plan, Taps};
@@ -62,6 +63,10 @@ pub(crate) fn forward_using(
             plan.stride
         );
         by_winograd(plan, input, kernel, bias, relu, &mut output);
+        return output;
+    }
+    if strategy == ForwardStrategy::Direct {
+        direct::forward(plan, input, kernel, bias, relu, &mut output);
         return output;
     }
     if strategy == ForwardStrategy::Shifted {

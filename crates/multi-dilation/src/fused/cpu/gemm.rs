@@ -1,8 +1,9 @@
 //! The one GEMM every product of the CPU kernel goes through: [`sgemm`] and [`sgemm_rows`] over
 //! [`Mat`] views (strided, so a transpose is a view, not a copy), single-threaded since the
 //! callers already split the work across threads. It wraps the `gemm` crate's raw-pointer API
-//! behind bounds checks: one of the crate's two kinds of `unsafe` block (the other is the call
-//! of an instruction set's copy of a loop, [`isa`](super::isa)).
+//! behind bounds checks: one of the crate's three kinds of `unsafe` block (the others are the
+//! call of an instruction set's copy of a loop, [`isa`](super::isa), and the direct forward's
+//! intrinsics, [`direct`](super::direct)).
 
 /// A read-only matrix view: `rows x cols` elements of `data` at `r * row_stride + c * col_stride`.
 #[derive(Clone, Copy)]

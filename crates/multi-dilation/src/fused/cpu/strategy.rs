@@ -66,30 +66,48 @@ pub(crate) enum ForwardStrategy {
     /// Stride 1 only: one GEMM per tap on the zero-padded image seen from that tap's offset
     /// ([`shifted`](super::shifted)), no im2col matrix.
     Shifted,
+    /// AVX2 or AVX-512, horizontal stride 1 or 2: tiles of output channels by outputs of a row
+    /// held in registers over the whole sum, read in place from the padded image
+    /// ([`direct`](super::direct)), no im2col matrix and no GEMM.
+    Direct,
 }
 
 impl ForwardStrategy {
     /// The strategy [`forward`](super::forward::forward) uses for `plan`.
     /// (`docs/cpu_kernel.md` has the tables of the Winograd rule at two maps per thread,
-    /// `docs/cpu_inference.md` those of its batch-1 clause and of the shifted GEMMs.)
+    /// `docs/cpu_inference.md` those of the direct forward, of Winograd's batch-1 clause and of
+    /// the shifted GEMMs.)
+    ///
+    /// [`Direct`](Self::Direct) needs AVX2, a horizontal stride of 1 or 2 and a kernel of 3x3 or
+    /// more. It was measured as fast as im2col or faster on every class of shapes that is not
+    /// wide (7x7 kernels 27-38% faster, 5x5 30-31%, stride 2, sixteen output channels), and the
+    /// fastest on wide layers (256 channels and more) at batch 1, and on wide layers whose taps
+    /// read the padding a third of the time or more ([`inside`]: a KSAC head's dilations of 6 to
+    /// 18 on a 33x33 map, 7-30% faster than Winograd in three runs), since it skips the taps
+    /// that read only padding. Wide 3x3 layers with two maps per thread and little padding
+    /// (dilations 1 to 3 on 28x28) stay with Winograd, 11-29% faster there.
     ///
     /// [`Winograd`](Self::Winograd) does 16/36 of the multiply-adds, but its transforms cost
     /// about as much per tile and channel whatever the depth of its GEMMs: it is taken for 3x3
     /// kernels at stride 1 with at least 256 channels in and out ([`wide_3x3`]) and at least two
-    /// maps per thread, where it was measured faster. With fewer maps (batch 1) its GEMMs have
-    /// few rows (tiles), and it is taken only below AVX-512, where gemm's GEMMs are slower and
-    /// the multiply-adds Winograd saves weigh more, on maps of at least 28x28: measured 16-18%
-    /// faster there on two shapes and 11% slower on a 14x14 map; with AVX-512 even to 12% slower.
+    /// maps per thread, where it was measured faster than im2col. Below AVX2, where there is no
+    /// direct forward, it is also taken with fewer maps (batch 1) on maps of at least 28x28,
+    /// where it was measured 16-18% faster than im2col held to AVX2 (11% slower on a 14x14 map).
     ///
     /// [`Shifted`](Self::Shifted) skips im2col's `kh * kw` copies of the image but sums into the
-    /// output once per tap: it is taken at stride 1 for kernels of 7x7 and more with at least
-    /// 64 input channels, the one class where it was measured faster (5-13%); on 3x3 and 5x5
-    /// kernels, and on wider layers, im2col was as fast or faster.
+    /// output once per tap: below AVX2 it is taken at stride 1 for kernels of 7x7 and more with
+    /// at least 64 input channels, the one class where it was measured faster than im2col
+    /// (5-13%); on 3x3 and 5x5 kernels, and on wider layers, im2col was as fast or faster.
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
         let few_maps = maps < 2 * rayon::current_num_threads();
-        let below_avx512 = plan.isa.level() < Level::Avx512;
-        if wide_3x3(plan) && (!few_maps || (below_avx512 && plan.height * plan.width >= 28 * 28)) {
+        let wide = plan.channels_in.min(plan.channels_out) >= 256;
+        let direct = plan.isa.level() >= Level::Avx2
+            && plan.stride[1] <= 2
+            && plan.kernel[0] * plan.kernel[1] >= 9;
+        if direct && (!wide || few_maps || 3.0 * inside(plan) < 2.0) {
+            Self::Direct
+        } else if wide_3x3(plan) && (!few_maps || plan.height * plan.width >= 28 * 28) {
             Self::Winograd
         } else if plan.stride == [1, 1]
             && plan.kernel[0] * plan.kernel[1] >= 49
@@ -100,6 +118,31 @@ impl ForwardStrategy {
             Self::Im2col
         }
     }
+}
+
+/// The share of (output, tap) pairs whose tap reads the image rather than its padding,
+/// averaged over the branches: the multiply-adds the direct forward does, of those of a
+/// convolution that reads the padding too.
+pub(super) fn inside(plan: &Plan) -> f64 {
+    // Along one axis: of the `out * k` (output, tap) pairs, those reading inside `0..len`.
+    let axis = |out: usize, k: usize, stride: usize, start: usize, d: usize, len: usize| {
+        let inside = (0..out)
+            .flat_map(|o| (0..k).map(move |i| (o * stride + i * d) as isize - start as isize))
+            .filter(|&at| (0..len as isize).contains(&at))
+            .count();
+        inside as f64 / (out * k).max(1) as f64
+    };
+    let [kh, kw] = plan.kernel;
+    let [sy, sx] = plan.stride;
+    let shares: f64 = plan
+        .branches
+        .iter()
+        .map(|&(d, top, left)| {
+            axis(plan.out_height, kh, sy, top, d, plan.height)
+                * axis(plan.out_width, kw, sx, left, d, plan.width)
+        })
+        .sum();
+    shares / plan.branches.len().max(1) as f64
 }
 
 /// A 3x3 kernel at stride 1 with at least 256 channels in and out: where Winograd's transforms

@@ -6,6 +6,7 @@
 //! ([`Isa::available`]). The GEMM wrapper's tests are in [`gemm`](super::gemm).
 
 mod backward;
+mod direct;
 mod pieces;
 mod reference;
 mod strategy;
@@ -14,7 +15,7 @@ use std::ops::Range;
 
 use super::Plan;
 use super::forward::forward_using;
-use super::isa::Isa;
+use super::isa::{Isa, Level};
 use super::plan::Taps;
 use super::strategy::ForwardStrategy;
 use crate::shape::BranchLayout;
@@ -164,8 +165,8 @@ fn check_block(taps: &Taps, source: &[f32], columns: Range<usize>, block: &[f32]
     }
 }
 
-/// The im2col forward, and at stride 1 the shifted-GEMM forward, both forced, against the
-/// direct loop; the ReLU epilogue against the ReLU of the plain output.
+/// The im2col forward, at stride 1 the shifted-GEMM forward, and from AVX2 on the direct
+/// forward, each forced, against the direct loop; the ReLU epilogue against the ReLU of the plain output.
 #[test]
 fn forward_equals_a_direct_loop() {
     for (p, plan) in plans().into_iter().enumerate() {
@@ -176,6 +177,9 @@ fn forward_equals_a_direct_loop() {
         let mut strategies = vec![ForwardStrategy::Im2col];
         if plan.stride == [1, 1] {
             strategies.push(ForwardStrategy::Shifted);
+        }
+        if plan.isa.level() >= Level::Avx2 && plan.stride[1] <= 2 {
+            strategies.push(ForwardStrategy::Direct);
         }
         for strategy in strategies {
             let run = |relu| forward_using(&plan, &input, &kernel, &bias, relu, strategy);
