@@ -206,6 +206,24 @@ impl Plan {
     }
 }
 
+/// The taps `i` of a kernel of `k` at dilation `d` that read inside `0..len` from position
+/// `position` (`position + i * d` in range).
+pub(super) fn taps_inside(position: isize, d: usize, len: usize, k: usize) -> Range<usize> {
+    let d = d.max(1) as isize;
+    let lo = if position >= 0 {
+        0
+    } else {
+        (-position + d - 1) / d
+    };
+    let hi = if position >= len as isize {
+        0
+    } else {
+        (len as isize - 1 - position) / d + 1
+    };
+    let hi = (hi as usize).min(k);
+    (lo as usize).min(hi)..hi
+}
+
 /// The size of one block of an im2col matrix: small enough that the GEMM consumes each block
 /// while it is still in the core's L2 cache, instead of reading back a matrix of several
 /// megabytes from memory (the sizes measured are in `docs/cpu_kernel.md`).

@@ -3,7 +3,7 @@
 //! the output; each with the rule that picks one from the plan.
 
 use super::isa::Level;
-use super::plan::Plan;
+use super::plan::{Plan, taps_inside};
 
 /// How [`backward`](super::backward::backward) computes the input and kernel gradients (the
 /// bias gradient is the same sum in all three).
@@ -126,10 +126,9 @@ impl ForwardStrategy {
 pub(super) fn inside(plan: &Plan) -> f64 {
     // Along one axis: of the `out * k` (output, tap) pairs, those reading inside `0..len`.
     let axis = |out: usize, k: usize, stride: usize, start: usize, d: usize, len: usize| {
-        let inside = (0..out)
-            .flat_map(|o| (0..k).map(move |i| (o * stride + i * d) as isize - start as isize))
-            .filter(|&at| (0..len as isize).contains(&at))
-            .count();
+        let inside: usize = (0..out)
+            .map(|o| taps_inside((o * stride) as isize - start as isize, d, len, k).len())
+            .sum();
         inside as f64 / (out * k).max(1) as f64
     };
     let [kh, kw] = plan.kernel;

@@ -27,7 +27,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::isa::Isa;
-use super::plan::Plan;
+use super::plan::{Plan, taps_inside};
 use super::threads::groups;
 use layout::{Frame, Packed, Shape};
 
@@ -96,8 +96,9 @@ impl Tiles {
             channels: channels.len(),
             kh,
             kw,
-            rows: inside(row, d, plan.height, kh),
-            columns: inside(last, d, plan.width, kw).start..inside(first, d, plan.width, kw).end,
+            rows: taps_inside(row, d, plan.height, kh),
+            columns: taps_inside(last, d, plan.width, kw).start
+                ..taps_inside(first, d, plan.width, kw).end,
             plane,
             row_step: d * self.frame.width,
             col_step: d,
@@ -112,24 +113,6 @@ impl Tiles {
             acc,
         );
     }
-}
-
-/// The taps `i` of a kernel of `k` at dilation `d` that read inside `0..len` from position
-/// `position` (`position + i * d` in range).
-fn inside(position: isize, d: usize, len: usize, k: usize) -> Range<usize> {
-    let d = d.max(1) as isize;
-    let lo = if position >= 0 {
-        0
-    } else {
-        (-position + d - 1) / d
-    };
-    let hi = if position >= len as isize {
-        0
-    } else {
-        (len as isize - 1 - position) / d + 1
-    };
-    let hi = (hi as usize).min(k);
-    (lo as usize).min(hi)..hi
 }
 
 /// The bytes of weights one pass of [`for_each_band`] reads for a block: half of a 32 KiB L1
