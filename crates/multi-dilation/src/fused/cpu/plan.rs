@@ -1,8 +1,12 @@
 //! The geometry of one fused convolution: [`Plan`] (sizes, and the 'same' padding of each
 //! dilation) and [`Taps`], which describes an im2col matrix (which source element each entry
-//! reads) and how it is cut into blocks. Building the matrices is in [`im2col`](super::im2col).
+//! reads) and how it is cut into blocks, and the zero-padded copy of an image that the shifted
+//! and direct forwards read ([`Plan::pad`]). Building the matrices is in
+//! [`im2col`](super::im2col).
 
 use std::ops::Range;
+
+use rayon::prelude::*;
 
 use super::isa::Isa;
 use crate::padding::{same_output_size, same_padding};
@@ -166,6 +170,42 @@ impl Plan {
         self.batch * self.branches.len() * self.map()
     }
 
+    /// Image `pixels` (`[in, h, w]`) into `padded`, resized to `in` zero planes of `[height,
+    /// width]` with the image at row `top` and column `left` of each (the shifted and direct
+    /// forwards read it in place); the channels in parallel.
+    ///
+    /// # Panics
+    /// Panics if the image does not fit the planes at that offset.
+    pub fn pad(
+        &self,
+        pixels: &[f32],
+        [top, left]: [usize; 2],
+        [height, width]: [usize; 2],
+        padded: &mut Vec<f32>,
+    ) {
+        let (h, w) = (self.height, self.width);
+        assert!(
+            top + h <= height && left + w <= width,
+            "fused multi-dilation conv2d: a {h}x{w} image at ({top}, {left}) in {height}x{width}"
+        );
+        padded.clear();
+        padded.resize(self.channels_in * height * width, 0.0);
+        if h * w == 0 {
+            return;
+        }
+        let planes = padded
+            .par_chunks_mut(height * width)
+            .zip(pixels.par_chunks(h * w));
+        planes.for_each(|(plane, channel)| {
+            for (row, target) in channel
+                .chunks_exact(w)
+                .zip(plane[top * width..].chunks_exact_mut(width))
+            {
+                target[left..left + w].copy_from_slice(row);
+            }
+        });
+    }
+
     /// How branch `branch` reads the input: im2col rows `(c, i, j)` over the output grid.
     pub fn input_taps(&self, branch: usize) -> Taps {
         let (d, top, left) = self.branches[branch];
@@ -204,24 +244,6 @@ impl Plan {
             isa: self.isa,
         }
     }
-}
-
-/// The taps `i` of a kernel of `k` at dilation `d` that read inside `0..len` from position
-/// `position` (`position + i * d` in range).
-pub(super) fn taps_inside(position: isize, d: usize, len: usize, k: usize) -> Range<usize> {
-    let d = d.max(1) as isize;
-    let lo = if position >= 0 {
-        0
-    } else {
-        (-position + d - 1) / d
-    };
-    let hi = if position >= len as isize {
-        0
-    } else {
-        (len as isize - 1 - position) / d + 1
-    };
-    let hi = (hi as usize).min(k);
-    (lo as usize).min(hi)..hi
 }
 
 /// The size of one block of an im2col matrix: small enough that the GEMM consumes each block

@@ -36,12 +36,12 @@ pub(super) fn kernel_taps(plan: &Plan, kernel: &[f32]) -> Vec<f32> {
     laid
 }
 
-/// One branch's padded grid: the padded plane's width and its length (`(h + (kh - 1) d) * Wp`),
+/// One branch's padded grid: the padded plane's height (`h + (kh - 1) d`) and width (`Wp`),
 /// and the outputs numbered over it (`(h - 1) Wp + w`, the last one the map's last output).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Grid {
+    height: usize,
     width: usize,
-    plane: usize,
     columns: usize,
 }
 
@@ -51,17 +51,16 @@ impl Grid {
         let (d, _, _) = plan.branches[branch];
         let [kh, kw] = plan.kernel;
         let width = plan.width + (kw - 1) * d;
-        let height = plan.height + (kh - 1) * d;
         Self {
+            height: plan.height + (kh - 1) * d,
             width,
-            plane: height * width,
             columns: (plan.height - 1) * width + plan.width,
         }
     }
 
-    /// Elements of the padded image: `in` planes.
-    pub fn padded_len(&self, plan: &Plan) -> usize {
-        plan.channels_in * self.plane
+    /// Elements of one padded plane.
+    fn plane(&self) -> usize {
+        self.height * self.width
     }
 
     /// Output columns per block: a block's sums `[out, n]` and one tap's input columns
@@ -95,7 +94,7 @@ pub(super) fn forward_map(
     let grid = Grid::new(plan, branch);
     let (out, cin, rows) = (plan.channels_out, plan.channels_in, channels.len());
     let [kh, kw] = plan.kernel;
-    pad(plan, &grid, [top, left], pixels, padded);
+    plan.pad(pixels, [top, left], [grid.height, grid.width], padded);
     let block = grid.block_columns(plan);
     sums.resize(rows * block, 0.0);
     for first in (0..grid.columns).step_by(block) {
@@ -116,7 +115,7 @@ pub(super) fn forward_map(
                     data: &padded[offset..],
                     rows: cin,
                     cols: n,
-                    row_stride: grid.plane,
+                    row_stride: grid.plane(),
                     col_stride: 1,
                 },
                 threads,
@@ -132,25 +131,6 @@ pub(super) fn forward_map(
             relu,
             map,
         );
-    }
-}
-
-/// The image into the zero-padded planes `padded` (`[in, Hp, Wp]`), at row `top` and column
-/// `left` of each.
-fn pad(plan: &Plan, grid: &Grid, [top, left]: [usize; 2], pixels: &[f32], padded: &mut Vec<f32>) {
-    let (height, width) = (plan.height, plan.width);
-    padded.clear();
-    padded.resize(grid.padded_len(plan), 0.0);
-    for (channel, plane) in pixels
-        .chunks_exact(height * width)
-        .zip(padded.chunks_exact_mut(grid.plane))
-    {
-        for (row, target) in channel
-            .chunks_exact(width)
-            .zip(plane[top * grid.width..].chunks_mut(grid.width))
-        {
-            target[left..left + width].copy_from_slice(row);
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! the output; each with the rule that picks one from the plan.
 
 use super::isa::Level;
-use super::plan::{Plan, taps_inside};
+use super::plan::{Plan, Taps};
 
 /// How [`backward`](super::backward::backward) computes the input and kernel gradients (the
 /// bias gradient is the same sum in all three).
@@ -101,11 +101,10 @@ impl ForwardStrategy {
     pub(crate) fn select(plan: &Plan) -> Self {
         let maps = plan.batch * plan.branches.len();
         let few_maps = maps < 2 * rayon::current_num_threads();
-        let wide = plan.channels_in.min(plan.channels_out) >= 256;
         let direct = plan.isa.level() >= Level::Avx2
             && plan.stride[1] <= 2
             && plan.kernel[0] * plan.kernel[1] >= 9;
-        if direct && (!wide || few_maps || 3.0 * inside(plan) < 2.0) {
+        if direct && (!wide(plan) || few_maps || 3.0 * inside(plan) < 2.0) {
             Self::Direct
         } else if wide_3x3(plan) && (!few_maps || plan.height * plan.width >= 28 * 28) {
             Self::Winograd
@@ -127,7 +126,10 @@ pub(super) fn inside(plan: &Plan) -> f64 {
     // Along one axis: of the `out * k` (output, tap) pairs, those reading inside `0..len`.
     let axis = |out: usize, k: usize, stride: usize, start: usize, d: usize, len: usize| {
         let inside: usize = (0..out)
-            .map(|o| taps_inside((o * stride) as isize - start as isize, d, len, k).len())
+            .map(|o| {
+                let (lo, hi) = Taps::valid_range((o * stride) as isize - start as isize, d, len, k);
+                hi - lo
+            })
             .sum();
         inside as f64 / (out * k).max(1) as f64
     };
@@ -147,5 +149,10 @@ pub(super) fn inside(plan: &Plan) -> f64 {
 /// A 3x3 kernel at stride 1 with at least 256 channels in and out: where Winograd's transforms
 /// cost little next to its GEMMs.
 fn wide_3x3(plan: &Plan) -> bool {
-    plan.kernel == [3, 3] && plan.stride == [1, 1] && plan.channels_in.min(plan.channels_out) >= 256
+    plan.kernel == [3, 3] && plan.stride == [1, 1] && wide(plan)
+}
+
+/// At least 256 channels in and out.
+fn wide(plan: &Plan) -> bool {
+    plan.channels_in.min(plan.channels_out) >= 256
 }

@@ -53,23 +53,24 @@ pub fn tile(
         weights.len() >= step.channels * step.kh * step.kw * channels,
         "direct forward: weights too short"
     );
-    if step.channels > 0 && !step.rows.is_empty() && !step.columns.is_empty() {
-        // The farthest element a tile reads: the last channel's last tap at the last
-        // output.
-        let farthest = (step.channels - 1) * step.plane
-            + (step.rows.end - 1) * step.row_step
-            + (step.columns.end - 1) * step.col_step
-            + (n.max(1) - 1) * sx;
-        assert!(
-            farthest < input.len(),
-            "direct forward: a tile reads {farthest} of {}",
-            input.len()
-        );
-    }
     assert!(
         n <= shape.pixels && n * channels <= acc.len(),
         "direct forward: {n} outputs in a tile of {}, or sums too short",
         shape.pixels
+    );
+    if step.channels == 0 || step.rows.is_empty() || step.columns.is_empty() || n == 0 {
+        // Nothing to add: every tap reads padding.
+        return;
+    }
+    // The farthest element a tile reads: the last channel's last tap at the last output.
+    let farthest = (step.channels - 1) * step.plane
+        + (step.rows.end - 1) * step.row_step
+        + (step.columns.end - 1) * step.col_step
+        + (n - 1) * sx;
+    assert!(
+        farthest < input.len(),
+        "direct forward: a tile reads {farthest} of {}",
+        input.len()
     );
     let (weights, input, acc) = (weights.as_ptr(), input.as_ptr(), acc.as_mut_ptr());
     macro_rules! dispatch {
@@ -265,9 +266,11 @@ macro_rules! tile_loop {
             let skip_row = (step.kw - columns.len()) * V * $lanes;
             let skip_channel = (step.kh - rows.len()) * step.kw * V * $lanes;
             let first = (rows.start * step.kw + columns.start) * V * $lanes;
-            // SAFETY (every pointer below): offsets at most the farthest pixel and the last
-            // weight, which the caller bounds.
-            let mut w = unsafe { weights.add(first) };
+            // SAFETY (every read below): offsets at most the farthest pixel and the last
+            // weight, which the caller bounds. The running pointers `w` and `at` advance with
+            // `wrapping_add`: past the last step they may point beyond their slices, where
+            // they are never read.
+            let mut w = weights.wrapping_add(first);
             for c in 0..step.channels {
                 let plane = unsafe { input.add(c * step.plane) };
                 for i in rows.clone() {
@@ -284,12 +287,12 @@ macro_rules! tile_loop {
                                 acc[p][v] = $fma(weight[v], pixel, acc[p][v]);
                             }
                         }
-                        w = unsafe { w.add(V * $lanes) };
-                        at = unsafe { at.add(step.col_step) };
+                        w = w.wrapping_add(V * $lanes);
+                        at = at.wrapping_add(step.col_step);
                     }
-                    w = unsafe { w.add(skip_row) };
+                    w = w.wrapping_add(skip_row);
                 }
-                w = unsafe { w.add(skip_channel) };
+                w = w.wrapping_add(skip_channel);
             }
             for p in 0..P {
                 for v in 0..V {

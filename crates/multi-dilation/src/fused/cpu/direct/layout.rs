@@ -175,26 +175,13 @@ impl Frame {
         self.height * self.width
     }
 
-    /// The image `pixels` (`[in, h, w]`) into `padded` (`[in, height, width]`), the channels in
-    /// parallel.
+    /// The image `pixels` (`[in, h, w]`) into `padded` (`[in, height, width]`).
     pub(super) fn pad(&self, plan: &Plan, pixels: &[f32], padded: &mut Vec<f32>) {
-        let (h, w) = (plan.height, plan.width);
-        padded.clear();
-        padded.resize(plan.channels_in * self.plane(), 0.0);
-        if h * w == 0 {
-            return;
-        }
-        let plane_len = self.plane();
-        let planes = padded
-            .par_chunks_mut(plane_len)
-            .zip(pixels.par_chunks(h * w));
-        planes.for_each(|(plane, channel)| {
-            for (row, target) in channel
-                .chunks_exact(w)
-                .zip(plane[self.top * self.width..].chunks_exact_mut(self.width))
-            {
-                target[self.left..self.left + w].copy_from_slice(row);
-            }
-        });
+        plan.pad(
+            pixels,
+            [self.top, self.left],
+            [self.height, self.width],
+            padded,
+        );
     }
 }

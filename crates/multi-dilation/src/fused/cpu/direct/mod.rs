@@ -27,7 +27,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::isa::Isa;
-use super::plan::{Plan, taps_inside};
+use super::plan::{Plan, Taps};
 use super::threads::groups;
 use layout::{Frame, Packed, Shape};
 
@@ -36,6 +36,8 @@ pub(super) struct Tiles {
     shape: Shape,
     packed: Packed,
     frame: Frame,
+    /// Where each output of a row has its sums in the row's tiles (`[P, channels]` each).
+    at: Vec<usize>,
     isa: Isa,
 }
 
@@ -44,10 +46,18 @@ impl Tiles {
     /// ([`Shape::new`]).
     pub fn new(plan: &Plan, kernel: &[f32], bias: &[f32]) -> Option<Self> {
         let shape = Shape::new(plan)?;
+        let (wo, channels) = (plan.out_width, shape.channels());
+        let at = (0..shape.per_row)
+            .flat_map(|index| {
+                let (_, n) = shape.tile(index, wo);
+                (0..n).map(move |p| (index * shape.pixels + p) * channels)
+            })
+            .collect();
         Some(Self {
             shape,
-            packed: Packed::new(plan, kernel, bias, shape.channels()),
+            packed: Packed::new(plan, kernel, bias, channels),
             frame: Frame::new(plan),
+            at,
             isa: plan.isa,
         })
     }
@@ -86,8 +96,9 @@ impl Tiles {
             + self.frame.left
             - l;
         // The kernel's rows that read the image for row `y`, and its columns that read it for
-        // at least one of the tile's outputs; the others read padding only.
-        let row = (y * sy) as isize - t as isize;
+        // at least one of the tile's outputs (a tap `i` reads `position + i * d`, the targets
+        // of `Taps::valid_range` at stride `d`); the others read padding only.
+        let rows = Taps::valid_range((y * sy) as isize - t as isize, d, plan.height, kh);
         let (first, last) = (
             (x0 * sx) as isize - l as isize,
             ((x0 + n.max(1) - 1) * sx) as isize - l as isize,
@@ -96,9 +107,9 @@ impl Tiles {
             channels: channels.len(),
             kh,
             kw,
-            rows: taps_inside(row, d, plan.height, kh),
-            columns: taps_inside(last, d, plan.width, kw).start
-                ..taps_inside(first, d, plan.width, kw).end,
+            rows: rows.0..rows.1,
+            columns: Taps::valid_range(last, d, plan.width, kw).0
+                ..Taps::valid_range(first, d, plan.width, kw).1,
             plane,
             row_step: d * self.frame.width,
             col_step: d,
@@ -260,15 +271,16 @@ fn for_each_band(
             );
         }
     }
-    // Where each output of a row has its sums in the row's tiles.
-    let mut at = Vec::with_capacity(wo);
-    for index in 0..shape.per_row {
-        let (x0, n) = shape.tile(index, wo);
-        at.extend((0..n).map(|p| index * tile_len + p * channels));
-        debug_assert_eq!(at.len(), x0 + n);
-    }
     let row_len = shape.per_row * tile_len;
     for (y, row) in sums.chunks_exact(row_len).enumerate() {
-        kernels::write_out(tiles.isa, row, &at, channels, relu, &mut parts, y * wo);
+        kernels::write_out(
+            tiles.isa,
+            row,
+            &tiles.at,
+            channels,
+            relu,
+            &mut parts,
+            y * wo,
+        );
     }
 }
