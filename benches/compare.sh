@@ -6,7 +6,10 @@
 # stacked on the batch axis (`forward_parallel_stacked`); then the shape classes
 # (wide channels, batch 1, large dilations, 5x5 and 7x7 kernels, stride 2: `CLASSES` in
 # benches/src/shapes.rs) with the default path, the fused kernel and the per-dilation path each
-# timed, GFLOP/s and the share of this machine's FMA peak; then the MNIST training step, then
+# timed, GFLOP/s and the share of this machine's FMA peak (GFLOP/s count the work of one
+# convolution per dilation, three times the forward's for forward+backward; the fused backward
+# sums the branches before its GEMMs and does less, so those rows can pass 100% of the peak);
+# then the MNIST training step, then
 # `geomean burn/torch fwd+bwd: X.XX` and `geomean burn/torch fwd: X.XX` (of the first and third
 # tables; the forward one includes the batch-1 rows). PyTorch: `pip install torch` (skipped, with
 # a message, when it is not importable).
@@ -160,7 +163,9 @@ print(f"{'shape':5} {'mode':8} {'burn ms':>9} {'torch ms':>9} {'burn/torch':>10}
 for row, t, ratio, rate in measured("parallel"):
     pd, st = row["per_dilation_ms"], row["stacked_ms"]
     print(f"{row['shape']:5} {row['mode']:8} {row['ms']:9.2f} {t:9.2f} {ratio:10.2f} {rate:12.1f} {pd:11.2f} {row['ms'] / pd:14.2f} {st:10.2f} {st / t:13.2f}")
-print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak)")
+print("shape classes (auto: the path the default takes, and its time; % peak: its GFLOP/s over the FMA peak;")
+print("GFLOP/s count the multiply-adds of one convolution per dilation, forward+backward three times the forward's:")
+print("the fused backward does fewer, so its rows can pass 100%)")
 print(f"{'shape':6} {'mode':8} {'auto ms':>9} {'torch ms':>9} {'auto/torch':>10} {'GFLOP/s':>8} {'% peak':>6} {'fused ms':>9} {'per-dil. ms':>11} {'auto':>12} {'auto/best':>9}")
 for row, t, ratio, rate in measured("classes"):
     note(row, ratio)

@@ -77,6 +77,50 @@ impl Taps {
         }
     }
 
+    /// The sum of several matrices of one shape, block by block as [`blocks`](Self::blocks)
+    /// cuts one: `parts` pairs each matrix's taps with its source, and `f(columns, block)`
+    /// gets the block of columns `columns` of their sum. The first matrix is written as
+    /// [`blocks`](Self::blocks) writes it, each later one is added onto it run by run.
+    ///
+    /// The backward uses it for the branches of one image: they share the image and the
+    /// kernel, so the transposed convolution's GEMMs are linear in this matrix and one GEMM
+    /// on the sum replaces one per branch.
+    ///
+    /// # Panics
+    /// Panics if `parts` is empty, if the matrices differ in shape or block size, or if a
+    /// horizontal stride is not 1.
+    pub fn summed_blocks(
+        parts: &[(Self, &[f32])],
+        scratch: &mut [f32],
+        mut f: impl FnMut(Range<usize>, &[f32]),
+    ) {
+        let ((first, source), rest) = parts
+            .split_first()
+            .expect("summed_blocks: at least one matrix");
+        for (taps, _) in parts {
+            assert!(
+                taps.stride[1] == 1
+                    && taps.rows() == first.rows()
+                    && taps.target == first.target
+                    && taps.block_rows() == first.block_rows()
+                    && !taps.ones_row,
+                "summed_blocks: matrices of one shape at horizontal stride 1, expected {first:?}, \
+                 got {taps:?}"
+            );
+        }
+        let (step, [target_h, target_w]) = (first.block_rows(), first.target);
+        for top in (0..target_h).step_by(step) {
+            let rows = top..(top + step).min(target_h);
+            let columns = rows.start * target_w..rows.end * target_w;
+            let block = &mut scratch[..first.rows() * columns.len()];
+            first.im2col_rows(source, block, rows.clone());
+            for (taps, source) in rest {
+                im2col_add_runs(taps.isa, taps, source, block, rows.clone());
+            }
+            f(columns, block);
+        }
+    }
+
     /// The source with each row split into its stride phases: row `r` (a channel's row `y`)
     /// becomes `sx` rows of `ceil(w / sx)` entries, phase `p` holding columns `p, p + sx, ...`
     /// (zeros past the row's end). Column `x` of row `r` is then at `(r * sx + x % sx) *
@@ -182,6 +226,24 @@ fn im2col_runs(taps: &Taps, source: &[f32], cols: &mut [f32], target_rows: Range
         let (line, x) = (src / width, src % width);
         let at = (line * sx + x % sx) * phase_w + x / sx;
         dst[lo..hi].copy_from_slice(&source[at..at + (hi - lo)]);
+    });
+}
+}
+
+multiversion! {
+/// Adds target rows `target_rows` of the matrix onto `cols` (laid out as
+/// [`Taps::im2col_rows`] writes them), at horizontal stride 1, compiled for each instruction
+/// set: per target row, one vector addition of the valid span (entries outside the source add
+/// nothing).
+fn im2col_add_runs(taps: &Taps, source: &[f32], cols: &mut [f32], target_rows: Range<usize>) {
+    let target_w = taps.target[1];
+    let (first, columns) = (target_rows.start, target_rows.len() * target_w);
+    taps.for_each_run(target_rows, |row, ty, lo, hi, src| {
+        let Some(src) = src else { return };
+        let dst = &mut cols[row * columns + (ty - first) * target_w..][lo..hi];
+        for (acc, value) in dst.iter_mut().zip(&source[src..src + (hi - lo)]) {
+            *acc += value;
+        }
     });
 }
 }

@@ -10,12 +10,15 @@ use super::plan::{Plan, Taps};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BackwardStrategy {
     /// Stride 1 only. The input gradient is the transposed convolution of the output gradient:
-    /// per branch, im2col blocks of the output gradient ([`Plan::grad_taps`], rows `(o, i, j)`
-    /// over the input grid) times the kernel laid out `[in, out * kh * kw]`, accumulated
-    /// straight into the input gradient, with no scatter. The kernel gradient comes from the
-    /// same blocks: `dW[o, c, i, j] = sum_q g[o, q + top - i * d] * x[c, q]` over input
-    /// positions `q` is row `(o, i, j)` of a block times the input's columns, summed as
-    /// `[(o, i, j), c]`. That saves the im2col of the input.
+    /// im2col blocks of the output gradient ([`Plan::grad_taps`], rows `(o, i, j)` over the
+    /// input grid) times the kernel laid out `[in, out * kh * kw]`, written straight into the
+    /// input gradient, with no scatter. The kernel gradient comes from the same blocks:
+    /// `dW[o, c, i, j] = sum_q g[o, q + top - i * d] * x[c, q]` over input positions `q` is
+    /// row `(o, i, j)` of a block times the input's columns, summed as `[(o, i, j), c]`. That
+    /// saves the im2col of the input. Both products are linear in the blocks, and every branch
+    /// of an image multiplies its blocks by the same kernel and the same pixels, so the
+    /// branches' blocks are summed first and each GEMM runs once per image, not once per
+    /// branch.
     TransposedGemm,
     /// The input gradient is the kernel's transpose times the output gradient, one
     /// `[in * kh * kw, ho * wo]` matrix per branch, scattered back onto the input (col2im). The
@@ -38,13 +41,18 @@ impl BackwardStrategy {
     /// the kernel gradient comes from reusing the blocks the input gradient builds anyway.
     ///
     /// [`Winograd`](Self::Winograd) is taken, for the input gradient, where the forward takes
-    /// Winograd with two maps per thread ([`ForwardStrategy::select`]): the transposed
-    /// convolution has the same maps and the same channels, swapped, so the same rule holds
-    /// for it (its batch-1 clause was measured on the forward only).
+    /// Winograd with two maps per thread ([`ForwardStrategy::select`]) and each input image
+    /// has one branch (per-branch inputs, or one dilation): the transposed convolution has
+    /// the same maps and the same channels, swapped, so the same rule holds for it (its
+    /// batch-1 clause was measured on the forward only). Where an image has several branches,
+    /// [`TransposedGemm`](Self::TransposedGemm)'s one GEMM per image on the summed blocks
+    /// does a third of the work at three dilations and was measured 1.7-2.0x faster than
+    /// Winograd (`docs/cpu_inference.md`).
     pub(crate) fn select(plan: &Plan, want: [bool; 3]) -> Self {
         let [want_input, _, _] = want;
         let maps = plan.batch * plan.branches.len();
-        if want_input && wide_3x3(plan) && maps >= 2 * rayon::current_num_threads() {
+        let one_branch = plan.image_branches(0).len() == 1;
+        if want_input && one_branch && wide_3x3(plan) && maps >= 2 * rayon::current_num_threads() {
             return Self::Winograd;
         }
         if want_input && plan.stride == [1, 1] && 2 * plan.channels_in >= plan.channels_out {

@@ -3,7 +3,7 @@
 //! sums and [`Scratch`] buffers; [`lane_sum`] is the bias gradient's reduction.
 
 use crate::fused::cpu::gemm::{Mat, Threads, sgemm, sgemm_rows};
-use crate::fused::cpu::plan::Plan;
+use crate::fused::cpu::plan::{Plan, Taps};
 use crate::fused::cpu::strategy::BackwardStrategy;
 use crate::fused::cpu::threads::gemm_threads;
 
@@ -51,9 +51,13 @@ impl<'a> Pass<'a> {
         } else {
             Vec::new()
         };
-        // Per input image: its branches, each an input-gradient and a kernel-gradient GEMM.
-        let gemms =
-            plan.image_branches(0).len() * (usize::from(want_input) + usize::from(want_kernel));
+        // Per input image: an input-gradient and a kernel-gradient GEMM, per branch but for
+        // the transposed GEMMs, which run once on the branches' summed gathers.
+        let per_branch = match strategy {
+            BackwardStrategy::TransposedGemm => 1,
+            BackwardStrategy::Col2im | BackwardStrategy::Winograd => plan.image_branches(0).len(),
+        };
+        let gemms = per_branch * (usize::from(want_input) + usize::from(want_kernel));
         let flops = 2.0 * (gemms * plan.map() * plan.patch()) as f64;
         Self {
             plan,
@@ -110,78 +114,85 @@ impl<'a> Pass<'a> {
         let (map_len, positions) = (plan.map(), plan.positions());
         let pixels = plan.pixels(self.input, image);
         let branches = plan.image_branches(image);
-        for branch in branches.clone() {
-            let grad = &self.grad_output[plan.output_map(image, branch) * map_len..][..map_len];
-            if self.want_bias {
-                for (sum, row) in acc.bias.iter_mut().zip(grad.chunks(positions)) {
+        let grad_of =
+            |branch| &self.grad_output[plan.output_map(image, branch) * map_len..][..map_len];
+        if self.want_bias {
+            for branch in branches.clone() {
+                for (sum, row) in acc.bias.iter_mut().zip(grad_of(branch).chunks(positions)) {
                     *sum += lane_sum(row);
                 }
             }
-            // The first branch writes the image's input gradient, the others add to it.
-            let first = branch == branches.start;
-            let image_grad = image_grad.as_deref_mut();
-            match self.strategy {
-                BackwardStrategy::TransposedGemm => self.transposed_gemm(
-                    branch,
-                    first,
-                    pixels,
-                    grad,
-                    image_grad,
-                    &mut acc.kernel,
-                    scratch,
-                ),
-                BackwardStrategy::Col2im | BackwardStrategy::Winograd => {
-                    self.col2im(branch, pixels, grad, image_grad, &mut acc.kernel, scratch)
+        }
+        match self.strategy {
+            BackwardStrategy::TransposedGemm => {
+                let parts: Vec<_> = branches
+                    .map(|branch| (plan.grad_taps(branch), grad_of(branch)))
+                    .collect();
+                self.transposed_gemm(&parts, pixels, image_grad, &mut acc.kernel, scratch);
+            }
+            BackwardStrategy::Col2im | BackwardStrategy::Winograd => {
+                for branch in branches {
+                    let image_grad = image_grad.as_deref_mut();
+                    self.col2im(
+                        branch,
+                        pixels,
+                        grad_of(branch),
+                        image_grad,
+                        &mut acc.kernel,
+                        scratch,
+                    );
                 }
             }
         }
     }
 
-    /// [`BackwardStrategy::TransposedGemm`] for one branch of one image: `pixels` its input,
-    /// `grad` its output gradient `[out, ho, wo]`; the first branch of the image (`first`)
-    /// writes its input gradient, later ones add to it.
-    #[allow(clippy::too_many_arguments)]
+    /// [`BackwardStrategy::TransposedGemm`] for every branch of one image: `pixels` its input,
+    /// `parts` each branch's gather of its output gradient `[out, ho, wo]`
+    /// ([`Plan::grad_taps`]); writes the image's input gradient.
+    ///
+    /// Each branch's input gradient is the kernel `[in, (o, i, j)]` times its gather, and its
+    /// kernel gradient its gather times the image's pixels; both products are linear in the
+    /// gather, and the kernel and the pixels are the same for every branch, so the gathers
+    /// are summed first ([`Taps::summed_blocks`](crate::fused::cpu::plan::Taps)) and each
+    /// GEMM runs once per image instead of once per branch.
     fn transposed_gemm(
         &self,
-        branch: usize,
-        first: bool,
+        parts: &[(Taps, &[f32])],
         pixels: &[f32],
-        grad: &[f32],
         mut image_grad: Option<&mut [f32]>,
         kernel_sums: &mut [f32],
         scratch: &mut Scratch,
     ) {
-        if image_grad.is_none() && !self.want_kernel {
+        if parts.is_empty() || (image_grad.is_none() && !self.want_kernel) {
             return;
         }
         let plan = self.plan;
         let taps_len = plan.channels_out * plan.kernel[0] * plan.kernel[1];
         let image_positions = plan.height * plan.width;
-        plan.grad_taps(branch)
-            .blocks(grad, &mut scratch.dcols, |columns, block| {
-                let block = Mat::row_major(block, taps_len, columns.len());
-                if let Some(image_grad) = image_grad.as_deref_mut() {
-                    sgemm_rows(
-                        &mut image_grad[columns.start..],
-                        image_positions,
-                        !first,
-                        Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
-                        block,
-                        self.threads,
-                    );
-                }
-                if self.want_kernel {
-                    // `[(o, i, j), c]`: the same block times the input's columns.
-                    let pixels = Mat {
-                        data: &pixels[columns.start..],
-                        rows: columns.len(),
-                        cols: plan.channels_in,
-                        row_stride: 1,
-                        col_stride: image_positions,
-                    };
-                    sgemm(kernel_sums, true, block, pixels, self.threads);
-                }
-            });
+        Taps::summed_blocks(parts, &mut scratch.dcols, |columns, block| {
+            let block = Mat::row_major(block, taps_len, columns.len());
+            if let Some(image_grad) = image_grad.as_deref_mut() {
+                sgemm_rows(
+                    &mut image_grad[columns.start..],
+                    image_positions,
+                    false,
+                    Mat::row_major(&self.kernel_t, plan.channels_in, taps_len),
+                    block,
+                    self.threads,
+                );
+            }
+            if self.want_kernel {
+                // `[(o, i, j), c]`: the same block times the input's columns.
+                let pixels = Mat {
+                    data: &pixels[columns.start..],
+                    rows: columns.len(),
+                    cols: plan.channels_in,
+                    row_stride: 1,
+                    col_stride: image_positions,
+                };
+                sgemm(kernel_sums, true, block, pixels, self.threads);
+            }
+        });
     }
 
     /// [`BackwardStrategy::Col2im`] for one branch of one image: `pixels` its input, `grad` its

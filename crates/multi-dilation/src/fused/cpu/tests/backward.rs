@@ -119,7 +119,7 @@ fn every_backward_strategy_equals_the_direct_loop() {
 
 /// [`BackwardStrategy::select`] takes the transposed GEMM only at stride 1, for the input
 /// gradient, when the input has at least half as many channels as the output, and Winograd for
-/// the input gradient of wide 3x3 layers.
+/// the input gradient of wide 3x3 layers whose images have one branch each.
 #[test]
 fn backward_strategy_follows_the_channel_rule() {
     let plan = |cin, cout, stride| {
@@ -149,22 +149,32 @@ fn backward_strategy_follows_the_channel_rule() {
         select(&plan(16, 16, [1, 1]), no_input),
         BackwardStrategy::Col2im
     );
-    // Where the forward takes Winograd (wide, and two maps per thread), so does the input
-    // gradient; without an input gradient there is nothing for it to do.
-    let wide = Plan::new(
-        [4, 256, 28, 28],
-        [256, 256, 3, 3],
-        [1, 1],
-        &[1, 2, 3],
-        BranchLayout::Shared,
+    // Where the forward takes Winograd (wide, and two maps per thread) and each image has one
+    // branch (per-branch inputs), so does the input gradient; without an input gradient there
+    // is nothing for it to do. Branches that share an image take the transposed GEMM on
+    // their summed blocks instead.
+    let wide = |rows, layout| {
+        Plan::new(
+            [rows, 256, 28, 28],
+            [256, 256, 3, 3],
+            [1, 1],
+            &[1, 2, 3],
+            layout,
+        )
+    };
+    let (stacked, shared) = (
+        wide(12, BranchLayout::Stacked),
+        wide(4, BranchLayout::Shared),
     );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .expect("a pool of two threads");
     pool.install(|| {
-        assert_eq!(select(&wide, all), BackwardStrategy::Winograd);
-        assert_eq!(select(&wide, no_input), BackwardStrategy::Col2im);
+        assert_eq!(select(&stacked, all), BackwardStrategy::Winograd);
+        assert_eq!(select(&stacked, no_input), BackwardStrategy::Col2im);
+        assert_eq!(select(&shared, all), BackwardStrategy::TransposedGemm);
+        assert_eq!(select(&shared, no_input), BackwardStrategy::Col2im);
     });
 }
 

@@ -142,26 +142,63 @@ fn im2col_equals_its_definition() {
     }
 }
 
+/// The branches' output-gradient matrices of every plan at stride 1, summed block by block
+/// ([`Taps::summed_blocks`]), against the sum of their definitions entry by entry, added in
+/// branch order as the blocks add them (so equal bit for bit).
+#[test]
+fn summed_blocks_equal_the_sum_of_definitions() {
+    for plan in plans().into_iter().filter(|plan| plan.stride == [1, 1]) {
+        let sources: Vec<Vec<f32>> = (0..plan.branches.len())
+            .map(|branch| values(plan.map(), 40 + branch as u64))
+            .collect();
+        let parts: Vec<(Taps, &[f32])> = sources
+            .iter()
+            .enumerate()
+            .map(|(branch, source)| (plan.grad_taps(branch), source.as_slice()))
+            .collect();
+        let mut scratch = vec![f32::NAN; parts[0].0.block_len()];
+        let mut seen = 0;
+        Taps::summed_blocks(&parts, &mut scratch, |columns, block| {
+            assert_eq!(columns.start, seen, "{plan:?}: blocks in order");
+            seen = columns.end;
+            assert_eq!(block.len(), parts[0].0.rows() * columns.len());
+            for (index, got) in block.iter().enumerate() {
+                let (row, column) = (index / columns.len(), columns.start + index % columns.len());
+                let want = parts.iter().fold(0.0f32, |sum, (taps, source)| {
+                    sum + definition(taps, source, row, column)
+                });
+                assert_eq!(*got, want, "{plan:?}: row {row} column {column}");
+            }
+        });
+        assert_eq!(seen, parts[0].0.columns(), "{plan:?}: every column");
+    }
+}
+
 /// `block` holds columns `columns` of the im2col matrix of `taps` over `source`.
 fn check_block(taps: &Taps, source: &[f32], columns: Range<usize>, block: &[f32]) {
-    let [height, width] = taps.source;
     assert_eq!(block.len(), taps.rows() * columns.len());
     for (index, got) in block.iter().enumerate() {
         let (row, column) = (index / columns.len(), columns.start + index % columns.len());
-        let (c, tap) = (
-            row / (taps.kernel[0] * taps.kernel[1]),
-            row % (taps.kernel[0] * taps.kernel[1]),
-        );
-        let (i, j) = (tap / taps.kernel[1], tap % taps.kernel[1]);
-        let (ty, tx) = (column / taps.target[1], column % taps.target[1]);
-        let y = (ty * taps.stride[0]) as isize + taps.start[0] + i as isize * taps.step[0];
-        let x = (tx * taps.stride[1]) as isize + taps.start[1] + j as isize * taps.step[1];
-        let want = if (0..height as isize).contains(&y) && (0..width as isize).contains(&x) {
-            source[(c * height + y as usize) * width + x as usize]
-        } else {
-            0.0
-        };
+        let want = definition(taps, source, row, column);
         assert_eq!(*got, want, "{taps:?}: row {row} column {column}");
+    }
+}
+
+/// Entry `(row, column)` of the im2col matrix of `taps` over `source`, from its definition.
+fn definition(taps: &Taps, source: &[f32], row: usize, column: usize) -> f32 {
+    let [height, width] = taps.source;
+    let (c, tap) = (
+        row / (taps.kernel[0] * taps.kernel[1]),
+        row % (taps.kernel[0] * taps.kernel[1]),
+    );
+    let (i, j) = (tap / taps.kernel[1], tap % taps.kernel[1]);
+    let (ty, tx) = (column / taps.target[1], column % taps.target[1]);
+    let y = (ty * taps.stride[0]) as isize + taps.start[0] + i as isize * taps.step[0];
+    let x = (tx * taps.stride[1]) as isize + taps.start[1] + j as isize * taps.step[1];
+    if (0..height as isize).contains(&y) && (0..width as isize).contains(&x) {
+        source[(c * height + y as usize) * width + x as usize]
+    } else {
+        0.0
     }
 }
 
