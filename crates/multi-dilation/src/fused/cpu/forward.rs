@@ -50,7 +50,10 @@ pub(crate) fn forward_using(
     strategy: ForwardStrategy,
 ) -> Vec<f32> {
     let (patch, positions) = (plan.patch(), plan.positions());
-    let mut output = vec![0.0f32; plan.output_len()];
+    // Zeroed by every thread: `vec![0.0; n]` zeroes a reused allocation on the calling
+    // thread alone, 3% of the samples (and the other core idle) on a batch-32 forward.
+    let mut output = Vec::with_capacity(plan.output_len());
+    output.par_extend(rayon::iter::repeat_n(0.0f32, plan.output_len()));
     if output.is_empty() {
         return output;
     }

@@ -25,11 +25,12 @@ pub struct Step {
 /// stride `sx` (1 or 2): adds to `acc[p * V * L + o]` the sum over every channel `c` and tap
 /// `(i, j)` in `rows x columns` of `weights[k * V * L + o]`, `k = (c * kh + i) * kw + j`,
 /// times the pixel that step reads for output `p`, `input[c * plane + i * row_step + j *
-/// col_step + p * sx]`.
+/// col_step + p * sx]`. With `bias`, the sums start at `bias[o]` for every output instead of
+/// at `acc`'s values (the first chunk of channels: no pass filling the sums first).
 ///
 /// # Panics
-/// Panics if `weights`, `input` or `acc` is shorter than that reads, the taps lie outside
-/// the kernel, or `isa` has no tiles of `shape`.
+/// Panics if `weights`, `input`, `acc` or `bias` is shorter than that reads, the taps lie
+/// outside the kernel, or `isa` has no tiles of `shape`.
 #[allow(clippy::too_many_arguments)]
 pub fn tile(
     isa: Isa,
@@ -39,8 +40,13 @@ pub fn tile(
     weights: &[f32],
     input: &[f32],
     acc: &mut [f32],
+    bias: Option<&[f32]>,
 ) {
     let channels = shape.vectors * shape.lanes;
+    assert!(
+        bias.is_none_or(|bias| bias.len() >= channels),
+        "direct forward: a bias shorter than {channels}"
+    );
     assert!(
         step.rows.end <= step.kh && step.columns.end <= step.kw,
         "direct forward: taps {:?} x {:?} outside a {}x{} kernel",
@@ -60,6 +66,11 @@ pub fn tile(
     );
     if step.channels == 0 || step.rows.is_empty() || step.columns.is_empty() || n == 0 {
         // Nothing to add: every tap reads padding.
+        if let Some(bias) = bias {
+            for sums in acc[..n * channels].chunks_exact_mut(channels) {
+                sums.copy_from_slice(&bias[..channels]);
+            }
+        }
         return;
     }
     // The farthest element a tile reads: the last channel's last tap at the last output.
@@ -72,6 +83,11 @@ pub fn tile(
         "direct forward: a tile reads {farthest} of {}",
         input.len()
     );
+    // Where the sums start: `acc`, one `[channels]` per output, or the bias for every output.
+    let from = match bias {
+        Some(bias) => (bias.as_ptr(), 0),
+        None => (acc.as_ptr(), channels),
+    };
     let (weights, input, acc) = (weights.as_ptr(), input.as_ptr(), acc.as_mut_ptr());
     macro_rules! dispatch {
         ($kernel:ident, $lanes:literal, [$($v:literal: [$($p:literal),*]),*]) => {
@@ -81,9 +97,9 @@ pub fn tile(
                     // instructions, and the asserts above bound every pointer it reads or
                     // writes (its `# Safety`). Tested against a direct loop at every level.
                     #[allow(unsafe_code)]
-                    ($v, $p, 1) => unsafe { $kernel::<$v, $p, 1>(step, weights, input, acc) },
+                    ($v, $p, 1) => unsafe { $kernel::<$v, $p, 1>(step, weights, input, from, acc) },
                     #[allow(unsafe_code)]
-                    ($v, $p, 2) => unsafe { $kernel::<$v, $p, 2>(step, weights, input, acc) },
+                    ($v, $p, 2) => unsafe { $kernel::<$v, $p, 2>(step, weights, input, from, acc) },
                 )*)*
                 other => unreachable!("direct forward: no tile {other:?} at {} lanes", $lanes),
             }
@@ -242,8 +258,10 @@ macro_rules! tile_loop {
         ///
         /// # Safety
         /// The CPU must run the instructions of `$features` (the caller holds an [`Isa`]
-        /// of this level, which only detection builds); `weights`, `bias` and `input` must
-        /// be readable and `acc` writable as far as [`tile`] asserts.
+        /// of this level, which only detection builds); `weights` and `input` must be
+        /// readable and `sums` writable as far as [`tile`] asserts, and `from.0` readable at
+        /// `p * from.1 + o` for every output `p` and channel `o` of the tile (the sums the
+        /// tile starts from).
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         #[allow(unsafe_code)]
@@ -251,14 +269,16 @@ macro_rules! tile_loop {
             step: &Step,
             weights: *const f32,
             input: *const f32,
+            (from, from_step): (*const f32, usize),
             sums: *mut f32,
         ) {
             use std::arch::x86_64::*;
             let mut acc: [[$vector; V]; P] = [[$zero(); V]; P];
             for p in 0..P {
                 for v in 0..V {
-                    // SAFETY: `sums` holds `P * V * L` values.
-                    acc[p][v] = unsafe { $load(sums.add((p * V + v) * $lanes)) };
+                    // SAFETY: `from` holds the sums at `p * from_step` for each of the `P`
+                    // outputs, `V * L` values each.
+                    acc[p][v] = unsafe { $load(from.add(p * from_step + v * $lanes)) };
                 }
             }
             let (rows, columns) = (step.rows.clone(), step.columns.clone());
