@@ -50,13 +50,16 @@ pub(crate) fn forward_using(
     strategy: ForwardStrategy,
 ) -> Vec<f32> {
     let (patch, positions) = (plan.patch(), plan.positions());
+    if plan.output_len() == 0 {
+        return Vec::new();
+    }
+    if strategy == ForwardStrategy::Direct {
+        return direct::forward(plan, input, kernel, bias, relu);
+    }
     // Zeroed by every thread: `vec![0.0; n]` zeroes a reused allocation on the calling
     // thread alone, 3% of the samples (and the other core idle) on a batch-32 forward.
     let mut output = Vec::with_capacity(plan.output_len());
     output.par_extend(rayon::iter::repeat_n(0.0f32, plan.output_len()));
-    if output.is_empty() {
-        return output;
-    }
     if strategy == ForwardStrategy::Winograd {
         assert!(
             plan.kernel == [3, 3] && plan.stride == [1, 1],
@@ -66,10 +69,6 @@ pub(crate) fn forward_using(
             plan.stride
         );
         by_winograd(plan, input, kernel, bias, relu, &mut output);
-        return output;
-    }
-    if strategy == ForwardStrategy::Direct {
-        direct::forward(plan, input, kernel, bias, relu, &mut output);
         return output;
     }
     if strategy == ForwardStrategy::Shifted {

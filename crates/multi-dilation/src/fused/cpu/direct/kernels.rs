@@ -2,6 +2,7 @@
 //! ([`tile`], AVX2 and AVX-512) and the transposed write-out of a row of tiles
 //! ([`write_out`], AVX2), each behind the bounds checks of a safe function.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::layout::Shape;
@@ -122,9 +123,10 @@ pub fn tile(
 
 /// One row of a band's sums into its channels' rows: output `x`'s sums of the `channels`
 /// channels at `sums[at[x]..]` (as the tile loop stores them) into `parts[o][offset + x]`
-/// for every `x` of `at`, rectified when `relu`; channels past `parts.len()` (past the
-/// layer's last) are dropped. The sums are transposed eight channels by eight outputs at a
-/// time in AVX registers.
+/// for every `x` of `at` and every row `o` of `parts` (each of those elements is written, so
+/// the rows may start uninitialised), rectified when `relu`; channels past `parts.len()`
+/// (past the layer's last) are dropped. The sums are transposed eight channels by eight
+/// outputs at a time in AVX registers.
 ///
 /// # Panics
 /// Panics if `channels` is not a multiple of 8, a channel's sums lie past `sums`, `parts`
@@ -136,7 +138,7 @@ pub fn write_out(
     at: &[usize],
     channels: usize,
     relu: bool,
-    parts: &mut [&mut [f32]],
+    parts: &mut [&mut [MaybeUninit<f32>]],
     offset: usize,
 ) {
     assert!(
@@ -181,7 +183,7 @@ unsafe fn write_out_avx2(
     sums: &[f32],
     at: &[usize],
     relu: bool,
-    parts: &mut [&mut [f32]],
+    parts: &mut [&mut [MaybeUninit<f32>]],
     offset: usize,
 ) {
     use std::arch::x86_64::*;
@@ -233,15 +235,15 @@ unsafe fn write_out_avx2(
                 };
                 let target = &mut part[offset + x0..][..group.len()];
                 if target.len() == 8 {
-                    // SAFETY: `target` holds 8 values.
-                    unsafe { _mm256_storeu_ps(target.as_mut_ptr(), column) };
+                    // SAFETY: `target` holds 8 values (uninitialised ones may be written).
+                    unsafe { _mm256_storeu_ps(target.as_mut_ptr().cast::<f32>(), column) };
                 } else {
                     // The row's last, narrower group (a row's end, once per row).
                     let mut spill = [0.0f32; 8];
                     // SAFETY: `spill` holds 8 values.
                     unsafe { _mm256_storeu_ps(spill.as_mut_ptr(), column) };
                     for (value, sum) in target.iter_mut().zip(spill) {
-                        *value = sum;
+                        value.write(sum);
                     }
                 }
             }

@@ -22,6 +22,7 @@
 mod kernels;
 mod layout;
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -182,8 +183,11 @@ const CHUNK_BYTES: usize = 16 * 1024;
 /// noise on most classes, 5-12% faster on the batch-1 wide layers.
 const BAND_BYTES: usize = 128 * 1024;
 
-/// [`ForwardStrategy::Direct`](super::strategy::ForwardStrategy) into `output`, ReLU applied
+/// [`ForwardStrategy::Direct`](super::strategy::ForwardStrategy): the output, ReLU applied
 /// when `relu`.
+///
+/// The output is not zeroed first: every element is written once by the write-out of its
+/// band, and zeroing first (on every thread) took 2-3% of a forward with small maps.
 ///
 /// # Panics
 /// Panics if [`Shape::new`] gives no tiles for `plan` (below AVX2, or a horizontal stride
@@ -194,8 +198,7 @@ pub(super) fn forward(
     kernel: &[f32],
     bias: &[f32],
     relu: bool,
-    output: &mut [f32],
-) {
+) -> Vec<f32> {
     let tiles = Tiles::new(plan, kernel, bias).unwrap_or_else(|| {
         panic!(
             "fused multi-dilation conv2d: the direct forward needs AVX2 and a horizontal \
@@ -204,8 +207,43 @@ pub(super) fn forward(
             plan.stride
         )
     });
+    let len = plan.output_len();
+    let mut output = Vec::with_capacity(len);
+    let written = fill(
+        plan,
+        &tiles,
+        input,
+        relu,
+        &mut output.spare_capacity_mut()[..len],
+    );
+    assert_eq!(
+        written, len,
+        "direct forward: {written} of {len} outputs written"
+    );
+    // SAFETY: `fill` cuts the first `len` elements of the spare capacity into disjoint slices
+    // (`chunks_mut`, moved into one band each) and returns the summed lengths of the slices
+    // whose every element it wrote (`for_each_band`). Disjoint slices of `len` elements in
+    // all cover the whole of it, so every element up to `len` is initialised.
+    #[allow(unsafe_code)]
+    unsafe {
+        output.set_len(len)
+    };
+    output
+}
+
+/// Writes every band of `output` (see [`forward`]): the number of elements written.
+fn fill(
+    plan: &Plan,
+    tiles: &Tiles,
+    input: &[f32],
+    relu: bool,
+    output: &mut [MaybeUninit<f32>],
+) -> usize {
     let images = plan.input_images();
     let per_image = plan.image_branches(0).len() * plan.map();
+    if per_image == 0 {
+        return output.len();
+    }
     let threads = rayon::current_num_threads().max(1);
     let shape = tiles.shape;
     let band_bytes = shape.per_row * shape.pixels * shape.channels() * 4;
@@ -213,49 +251,55 @@ pub(super) fn forward(
     if images >= 2 * threads {
         // Whole images per task, in groups with one padded image each.
         let per_group = images.div_ceil(groups());
-        output
+        return output
             .par_chunks_mut(per_image * per_group)
             .enumerate()
-            .for_each(|(group, maps)| {
-                let (mut padded, mut sums) = (Vec::new(), Vec::new());
+            .map(|(group, maps)| {
+                let (mut padded, mut sums, mut written) = (Vec::new(), Vec::new(), 0);
                 for (k, maps) in maps.chunks_mut(per_image).enumerate() {
                     let image = group * per_group + k;
                     tiles
                         .frame
                         .pad(plan, plan.pixels(input, image), &mut padded);
-                    for unit in units(plan, &tiles, image, maps, band_rows) {
-                        for_each_band(plan, &tiles, &padded, unit, relu, &mut sums);
+                    for unit in units(plan, tiles, image, maps, band_rows) {
+                        written += for_each_band(plan, tiles, &padded, unit, relu, &mut sums);
                     }
                 }
-            });
-        return;
+                written
+            })
+            .sum();
     }
     // Few images: each image's bands of rows shared out, enough for every thread.
     let per_band = plan.image_branches(0).len() * tiles.packed.blocks();
     let bands = (4 * threads).div_ceil(per_band.max(1));
     let band_rows = band_rows.min(plan.out_height.div_ceil(bands).max(1));
     let mut padded = Vec::new();
+    let mut written = 0;
     for (image, maps) in output.chunks_mut(per_image).enumerate() {
         tiles
             .frame
             .pad(plan, plan.pixels(input, image), &mut padded);
-        let units = units(plan, &tiles, image, maps, band_rows);
-        units.into_par_iter().for_each_init(Vec::new, |sums, unit| {
-            for_each_band(plan, &tiles, &padded, unit, relu, sums);
-        });
+        let units = units(plan, tiles, image, maps, band_rows);
+        written += units
+            .into_par_iter()
+            .map_init(Vec::new, |sums, unit| {
+                for_each_band(plan, tiles, &padded, unit, relu, sums)
+            })
+            .sum::<usize>();
     }
+    written
 }
 
 /// One band of work: branch, block of output channels, first output row, and the block's
 /// channels' rows of the band (`[rows * wo]` each).
-type Unit<'a> = (usize, usize, usize, Vec<&'a mut [f32]>);
+type Unit<'a> = (usize, usize, usize, Vec<&'a mut [MaybeUninit<f32>]>);
 
 /// Image `image`'s maps `maps` cut into [`Unit`]s of `band_rows` rows.
 fn units<'a>(
     plan: &Plan,
     tiles: &Tiles,
     image: usize,
-    maps: &'a mut [f32],
+    maps: &'a mut [MaybeUninit<f32>],
     band_rows: usize,
 ) -> Vec<Unit<'a>> {
     let (positions, wo) = (plan.positions(), plan.out_width);
@@ -263,7 +307,7 @@ fn units<'a>(
     let mut units = Vec::new();
     for (branch, map) in plan.image_branches(image).zip(maps.chunks_mut(plan.map())) {
         for (block, rows) in map.chunks_mut(channels * positions).enumerate() {
-            let mut per_band: Vec<Vec<&mut [f32]>> = Vec::new();
+            let mut per_band: Vec<Vec<&mut [MaybeUninit<f32>]>> = Vec::new();
             for channel in rows.chunks_mut(positions) {
                 for (band, part) in channel.chunks_mut(band_rows * wo).enumerate() {
                     if per_band.len() <= band {
@@ -281,9 +325,13 @@ fn units<'a>(
 }
 
 /// One [`Unit`], with its tiles' sums in `sums` (resized here): they start at the bias (in
-/// the first chunk's tile loop), take the input channels in chunks of [`Tiles::chunk`] (every tile of the band per chunk, so the
-/// chunk's weights are read from L1 by each tile), and are written out once, row by row,
-/// rectified when `relu`.
+/// the first chunk's tile loop), take the input channels in chunks of [`Tiles::chunk`] (every
+/// tile of the band per chunk, so the chunk's weights are read from L1 by each tile), and are
+/// written out once, row by row, rectified when `relu`. Every element of every part is
+/// written; the return value is their number.
+///
+/// # Panics
+/// Panics if the parts are not all `rows * wo` long.
 fn for_each_band(
     plan: &Plan,
     tiles: &Tiles,
@@ -291,12 +339,19 @@ fn for_each_band(
     (branch, block, first, mut parts): Unit<'_>,
     relu: bool,
     sums: &mut Vec<f32>,
-) {
+) -> usize {
     let wo = plan.out_width.max(1);
     let shape = tiles.shape;
     let (channels, pixels) = (shape.channels(), shape.pixels);
     let tile_len = pixels * channels;
     let rows = parts.first().map_or(0, |part| part.len() / wo);
+    // The write-out below writes `offset..offset + at.len()` of each part for the offsets
+    // `y * wo` of every row: all of each part when `at` has one entry per output of a row.
+    assert!(
+        tiles.at.len() == wo && parts.iter().all(|part| part.len() == rows * wo),
+        "direct forward: parts of {rows} rows of {wo} outputs, written {} per row",
+        tiles.at.len()
+    );
     // Every sum is written by the first chunk's tiles, which start from the bias.
     sums.resize(rows * shape.per_row * tile_len, 0.0);
     let chunk = tiles.chunk(plan);
@@ -328,4 +383,5 @@ fn for_each_band(
             y * wo,
         );
     }
+    parts.len() * rows * wo
 }

@@ -14,7 +14,8 @@ use crate::shape::BranchLayout;
 /// order, `(in * kh * kw + 2) * eps` times their sizes (Higham, Accuracy and Stability of
 /// Numerical Algorithms, 3.1): the tile sums them in one order with fused multiply-adds, so a
 /// wrong tap, pixel or channel gives an error of the outputs' own size. The ReLU epilogue is
-/// the ReLU of the same sums, bit for bit.
+/// the ReLU of the same sums, bit for bit. Each output starts from memory just freed full of
+/// NaN, so every output must be written.
 #[test]
 fn direct_forward_is_within_the_rounding_bound_of_the_convolution() {
     let plans = [
@@ -65,8 +66,13 @@ fn direct_forward_is_within_the_rounding_bound_of_the_convolution() {
         let kernel = values(plan.channels_out * plan.patch(), 500 + p as u64);
         let bias = values(plan.channels_out, 600 + p as u64);
         let reference = exact(&plan, &input, &kernel, &bias);
-        let run =
-            |relu| forward_using(&plan, &input, &kernel, &bias, relu, ForwardStrategy::Direct);
+        // The output is not zeroed before it is written: a block of its size full of NaN is
+        // freed first, so that the allocator likely hands it back and an output the forward
+        // did not write fails the bound.
+        let run = |relu| {
+            drop(std::hint::black_box(vec![f32::NAN; reference.len()]));
+            forward_using(&plan, &input, &kernel, &bias, relu, ForwardStrategy::Direct)
+        };
         let got = run(false);
         assert_eq!(got.len(), reference.len());
         for (i, (got, [value, size])) in got.iter().zip(&reference).enumerate() {
