@@ -86,11 +86,17 @@ impl Packed {
     /// channels]`, taken 64 steps at a time so that the rows read and the columns written stay
     /// in L1 (a wide layer's kernel is several megabytes, and transposing it row by row missed
     /// the cache on every write); the blocks in parallel.
+    ///
+    /// The buffer is the one the last `Packed` of this thread left ([`SPARE`]), so that a
+    /// kernel of several megabytes is not zeroed, nor its pages faulted in, on every call;
+    /// every element is written here.
     pub fn new(plan: &Plan, kernel: &[f32], bias: &[f32], channels: usize) -> Self {
         const STEPS: usize = 64;
         let (out, patch) = (plan.channels_out, plan.patch());
         let blocks = out.div_ceil(channels);
-        let mut weights = vec![0.0; blocks * patch * channels];
+        let mut weights = SPARE.take();
+        // Only a buffer that grows is zeroed (its new part).
+        weights.resize(blocks * patch * channels, 0.0);
         let mut padded_bias = vec![0.0; blocks * channels];
         padded_bias[..out].copy_from_slice(&bias[..out]);
         let block_len = (patch * channels).max(1);
@@ -99,6 +105,12 @@ impl Packed {
             .enumerate()
             .for_each(|(block, packed)| {
                 let rows = block * channels..((block + 1) * channels).min(out);
+                if rows.len() < channels {
+                    // The last block's lanes past the layer's last channel.
+                    for lanes in packed.chunks_exact_mut(channels) {
+                        lanes[rows.len()..].fill(0.0);
+                    }
+                }
                 for first in (0..patch).step_by(STEPS) {
                     let steps = first..(first + STEPS).min(patch);
                     for (lane, o) in rows.clone().enumerate() {
@@ -132,6 +144,27 @@ impl Packed {
     pub(super) fn bias(&self, block: usize) -> &[f32] {
         &self.bias[block * self.channels..][..self.channels]
     }
+}
+
+impl Drop for Packed {
+    /// Leaves the weights' buffer to the next `Packed` of this thread, if it is the largest.
+    fn drop(&mut self) {
+        let weights = std::mem::take(&mut self.weights);
+        let spare = SPARE.take();
+        SPARE.set(if spare.capacity() > weights.capacity() {
+            spare
+        } else {
+            weights
+        });
+    }
+}
+
+thread_local! {
+    /// The largest buffer of packed weights of this thread's direct forwards, kept for the
+    /// next one: a thread keeps the memory of the largest kernel it ran. On B1x512 (a 9 MB
+    /// kernel, batch 1) a fresh buffer per call, zeroed and its pages faulted in, made the
+    /// forward 6-7% slower (`docs/cpu_inference.md`).
+    static SPARE: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// The zero-padded image every branch reads: the image at row `top` and column `left` of
