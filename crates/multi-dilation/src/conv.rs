@@ -149,19 +149,19 @@ impl<const D: usize> MultiDilationConv<D> {
     /// Branch-parallel: `branches[i]` convolved at `dilations()[i]` with the one kernel and
     /// bias, unmerged, one output per branch. This is how shared-dilation layers stack
     /// (TridentNet): feed the outputs of one layer, after any per-branch operation, to the
-    /// next. Computed by the same [`path`](Self::path) as [`forward`](Self::forward); the
-    /// fused kernel runs every branch in one operation and sums the kernel gradient over the
-    /// branches inside it. With [`anti_alias`](Self::anti_alias), branch `i`'s input is blurred
-    /// for its dilation first.
+    /// next. Computed by the same [`path`](Self::path) as [`forward`](Self::forward); on the
+    /// fused path, one call of the fused kernel per branch, each input at its own dilation
+    /// (autodiff adds up their kernel gradients). With [`anti_alias`](Self::anti_alias), branch
+    /// `i`'s input is blurred for its dilation first.
     ///
     /// # Panics
     /// Panics if `branches` does not hold one input per dilation, if the inputs differ in
     /// shape, or on a wrong channel count as [`forward`](Self::forward).
     ///
-    /// The list is joined into one tensor for the fused kernel and its output split again,
-    /// and in backward each split allocates a gradient of the whole output:
-    /// [`forward_parallel_stacked`](Self::forward_parallel_stacked) keeps the branches in one
-    /// tensor and spares both, for stacks of layers that can keep them so.
+    /// [`forward_parallel_stacked`](Self::forward_parallel_stacked) runs every branch in one
+    /// call, on the branches kept in one tensor, for stacks of layers that can keep them so.
+    /// Joining a list for that call and splitting its output again would cost more than the
+    /// call saves: in backward each piece of a split gets a gradient of the whole output.
     ///
     /// # Example
     /// ```
