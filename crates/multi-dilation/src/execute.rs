@@ -311,24 +311,46 @@ mod kernel {
         dilations: &[usize],
         epilogue: Epilogue,
     ) -> Branches<D> {
-        let (layout, x) = match inputs {
-            Inputs::One(layout, x) => (layout, x),
+        match inputs {
+            Inputs::One(layout, x) => {
+                let y = call(layout, x, weight, bias, stride, dilations, epilogue);
+                Branches::Fused(layout, y)
+            }
             // One call per branch, each input at its own dilation. Stacking the inputs for
             // one call, then splitting its output, cost more than the call saves: burn's
             // autodiff gives each piece of a split a zero tensor of the whole output in
             // backward (S3 forward+backward 1.6-2.0x PyTorch's list of convolutions, against
             // about 1.0x on the inputs already stacked; `docs/performance.md`).
-            Inputs::List(xs) => {
-                let ys = xs.into_iter().zip(dilations).map(|(x, &d)| {
-                    let one = Inputs::One(BranchLayout::Shared, x);
-                    match run(one, weight.clone(), bias.clone(), stride, &[d], epilogue) {
-                        Branches::Fused(_, y) => y,
-                        Branches::Separate(_) => unreachable!("the kernel gives one tensor"),
-                    }
-                });
-                return Branches::Separate(ys.collect());
-            }
-        };
+            Inputs::List(xs) => Branches::Separate(
+                xs.into_iter()
+                    .zip(dilations)
+                    .map(|(x, &d)| {
+                        let (weight, bias) = (weight.clone(), bias.clone());
+                        call(
+                            BranchLayout::Shared,
+                            x,
+                            weight,
+                            bias,
+                            stride,
+                            &[d],
+                            epilogue,
+                        )
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// One call of the kernel on `x` in `layout`, its output back at rank `D`.
+    fn call<const D: usize>(
+        layout: BranchLayout,
+        x: Tensor<D>,
+        weight: Tensor<D>,
+        bias: Option<Tensor<1>>,
+        stride: &[usize],
+        dilations: &[usize],
+        epilogue: Epilogue,
+    ) -> Tensor<D> {
         let (x, weight, stride) = (as_image(x), as_image(weight), as_image_stride(stride));
         let y = match layout {
             BranchLayout::Shared => {
@@ -344,7 +366,7 @@ mod kernel {
             _ => dims[..].try_into(),
         }
         .expect("the kernel runs ranks 3 and 4 only");
-        Branches::Fused(layout, y.reshape(back))
+        y.reshape(back)
     }
 
     /// A rank-3 tensor `[n, c, l]` as `[n, c, 1, l]`; a rank-4 one as it is (a view either way).

@@ -61,6 +61,17 @@ impl Taps {
         scratch: &mut [f32],
         mut f: impl FnMut(Range<usize>, &[f32]),
     ) {
+        self.blocks_mut(source, scratch, |columns, block| f(columns, block));
+    }
+
+    /// [`blocks`](Self::blocks), each block handed over writable (for
+    /// [`summed_blocks`](Self::summed_blocks) to add onto).
+    fn blocks_mut(
+        &self,
+        source: &[f32],
+        scratch: &mut [f32],
+        mut f: impl FnMut(Range<usize>, &mut [f32]),
+    ) {
         let (step, [target_h, target_w]) = (self.block_rows(), self.target);
         // At a horizontal stride above 1 the source's rows are split into their stride phases
         // once, so that each run of the matrix is one contiguous copy instead of a gather.
@@ -108,17 +119,14 @@ impl Taps {
                  got {taps:?}"
             );
         }
-        let (step, [target_h, target_w]) = (first.block_rows(), first.target);
-        for top in (0..target_h).step_by(step) {
-            let rows = top..(top + step).min(target_h);
-            let columns = rows.start * target_w..rows.end * target_w;
-            let block = &mut scratch[..first.rows() * columns.len()];
-            first.im2col_rows(source, block, rows.clone());
+        let target_w = first.target[1].max(1);
+        first.blocks_mut(source, scratch, |columns, block| {
+            let rows = columns.start / target_w..columns.end / target_w;
             for (taps, source) in rest {
                 im2col_add_runs(taps.isa, taps, source, block, rows.clone());
             }
             f(columns, block);
-        }
+        });
     }
 
     /// The source with each row split into its stride phases: row `r` (a channel's row `y`)

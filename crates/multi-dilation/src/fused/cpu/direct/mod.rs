@@ -54,6 +54,28 @@ struct RowTile {
     columns: Range<usize>,
 }
 
+impl RowTile {
+    /// The tiles of a row of a branch at dilation `d` and left padding `l`.
+    fn row(plan: &Plan, shape: Shape, d: usize, l: usize) -> Vec<Self> {
+        let ([_, kw], sx) = (plan.kernel, plan.stride[1]);
+        (0..shape.per_row)
+            .map(|index| {
+                let (x0, n) = shape.tile(index, plan.out_width);
+                // A tap `j` reads `position + j * d`: the targets of `Taps::valid_range` at
+                // stride `d`, from the tile's last output and from its first.
+                let first = (x0 * sx) as isize - l as isize;
+                let last = ((x0 + n.max(1) - 1) * sx) as isize - l as isize;
+                Self {
+                    x0,
+                    n,
+                    columns: Taps::valid_range(last, d, plan.width, kw).0
+                        ..Taps::valid_range(first, d, plan.width, kw).1,
+                }
+            })
+            .collect()
+    }
+}
+
 impl Tiles {
     /// The tiles of `plan`, or `None` where the direct forward does not run
     /// ([`Shape::new`]).
@@ -69,25 +91,7 @@ impl Tiles {
         let row_tiles = plan
             .branches
             .iter()
-            .map(|&(d, _, l)| {
-                (0..shape.per_row)
-                    .map(|index| {
-                        let (x0, n) = shape.tile(index, wo);
-                        // A tap `j` reads `position + j * d`: the targets of `Taps::valid_range`
-                        // at stride `d`, from the tile's last output and from its first.
-                        let sx = plan.stride[1];
-                        let first = (x0 * sx) as isize - l as isize;
-                        let last = ((x0 + n.max(1) - 1) * sx) as isize - l as isize;
-                        let [_, kw] = plan.kernel;
-                        RowTile {
-                            x0,
-                            n,
-                            columns: Taps::valid_range(last, d, plan.width, kw).0
-                                ..Taps::valid_range(first, d, plan.width, kw).1,
-                        }
-                    })
-                    .collect()
-            })
+            .map(|&(d, _, l)| RowTile::row(plan, shape, d, l))
             .collect();
         Some(Self {
             shape,
